@@ -1,0 +1,104 @@
+"""LSTM classifier configuration.
+
+Self-contained (imports only transformers): this file ships to the Hub as remote code.
+"""
+
+from transformers import PreTrainedConfig
+
+POOLING_MODES = ("last", "mean", "max", "attention")
+
+
+class LSTMConfig(PreTrainedConfig):
+    r"""
+    Configuration of an [`LSTMForSequenceClassification`]: an embedding, a stack of (bi)LSTM layers that ignore
+    padding, a pooling over time and a linear classifier.
+
+    Args:
+        vocab_size (`int`, *optional*, defaults to 8000):
+            Number of rows in the embedding table; must match the tokenizer's vocabulary.
+        embedding_dim (`int`, *optional*, defaults to 128):
+            Size of each token embedding.
+        hidden_size (`int`, *optional*, defaults to 256):
+            Hidden size of each LSTM direction.
+        num_layers (`int`, *optional*, defaults to 1):
+            Number of stacked LSTM layers.
+        bidirectional (`bool`, *optional*, defaults to `True`):
+            Whether each layer reads the text in both directions; the pooled size is then `2 * hidden_size`.
+        dropout (`float`, *optional*, defaults to 0.3):
+            Dropout between LSTM layers and before the classifier.
+        embedding_dropout (`float`, *optional*, defaults to 0.1):
+            Dropout applied to the token embeddings.
+        pooling (`str`, *optional*, defaults to `"max"`):
+            How the per-token LSTM outputs become one vector: `"last"` (final state of each direction), `"mean"`,
+            `"max"` or `"attention"` (a learned weighted sum whose weights can be returned with
+            `output_attentions=True`).
+        pad_token_id (`int`, *optional*, defaults to 0):
+            Id of the padding token; its embedding row stays zero.
+        initializer_range (`float`, *optional*, defaults to 0.1):
+            Standard deviation of the normal initialiser for the embedding and the classifier.
+        text_cleaning (`dict`, *optional*):
+            The cleaning applied to texts before tokenisation at training time, kept for the record (the tokenizer's
+            normalizer applies it at inference).
+
+    Example:
+
+    ```python
+    >>> from modeling_lstm import LSTMConfig, LSTMForSequenceClassification
+
+    >>> config = LSTMConfig(vocab_size=8000, id2label={0: "negative", 1: "positive"})
+    >>> model = LSTMForSequenceClassification(config)
+    ```
+    """
+
+    model_type = "lstm_classifier"
+
+    def __init__(
+        self,
+        vocab_size: int = 8000,
+        embedding_dim: int = 128,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        dropout: float = 0.3,
+        embedding_dropout: float = 0.1,
+        pooling: str = "max",
+        pad_token_id: int = 0,
+        initializer_range: float = 0.1,
+        text_cleaning: dict | None = None,
+        **kwargs,
+    ):
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("embedding_dim", embedding_dim),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"LSTMConfig.{name} must be a positive integer, got {value!r}")
+        for name, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
+            if not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"LSTMConfig.{name} must be in [0, 1), got {value!r}")
+        if pooling not in POOLING_MODES:
+            raise ValueError(f"LSTMConfig.pooling must be one of {', '.join(POOLING_MODES)}; got {pooling!r}")
+        if not isinstance(pad_token_id, int) or not 0 <= pad_token_id < vocab_size:
+            raise ValueError(f"LSTMConfig.pad_token_id must be in [0, vocab_size={vocab_size}), got {pad_token_id!r}")
+        if not initializer_range > 0:
+            raise ValueError(f"LSTMConfig.initializer_range must be positive, got {initializer_range!r}")
+
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = float(dropout)
+        self.embedding_dropout = float(embedding_dropout)
+        self.pooling = pooling
+        self.initializer_range = initializer_range
+        self.text_cleaning = text_cleaning or {}
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+        # transformers 5 leaves label2id unset when only id2label is given; pipelines and users expect both.
+        if not self.label2id and self.id2label:
+            self.label2id = {label: index for index, label in self.id2label.items()}
+
+
+__all__ = ["LSTMConfig"]

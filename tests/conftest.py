@@ -1,0 +1,95 @@
+"""Shared fixtures. Tests never reach the network: HF_HOME is a temp dir and the Hub is offline."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Set before transformers / huggingface_hub are imported anywhere in the test session.
+_HF_HOME = tempfile.mkdtemp(prefix="hf-home-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+TINY_TEXTS = {
+    "positive": [
+        "what a wonderful lovely film",
+        "i loved every minute of it",
+        "great acting and a great story",
+        "a joyful delightful experience",
+        "brilliant funny and warm",
+        "the best movie this year",
+    ],
+    "negative": [
+        "what a terrible boring film",
+        "i hated every minute of it",
+        "awful acting and a dull story",
+        "a painful tedious experience",
+        "stupid lazy and cold",
+        "the worst movie this year",
+    ],
+}
+
+
+def subprocess_env(**extra: str) -> dict:
+    """Environment for a child Python process: offline, private HF_HOME, the repo importable."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def emotion_dir() -> Path:
+    path = SHARED_DATASETS / "emotion"
+    if not (path / "train.csv").exists():
+        pytest.skip(f"real data not found: {path} is absent (../shared/datasets sits beside the repo in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_texts_and_labels() -> tuple[list[str], list[int], list[str]]:
+    names = sorted(TINY_TEXTS)
+    texts, labels = [], []
+    for label_id, name in enumerate(names):
+        texts += TINY_TEXTS[name]
+        labels += [label_id] * len(TINY_TEXTS[name])
+    return texts, labels, names
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_texts_and_labels) -> Path:
+    """A small model trained for a few steps on TINY_TEXTS and saved with its tokenizer (attention pooling)."""
+    import torch
+
+    from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
+
+    texts, labels, names = tiny_texts_and_labels
+    tokenizer = train_tokenizer(texts, vocab_size=200, kind="wordpiece", min_frequency=1, lowercase=True)
+    config = LSTMConfig(
+        vocab_size=len(tokenizer),
+        embedding_dim=16,
+        hidden_size=16,
+        pooling="attention",
+        id2label=dict(enumerate(names)),
+    )
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    model.train()
+    for _ in range(40):
+        loss = model(**batch, labels=torch.tensor(labels)).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    path = tmp_path_factory.mktemp("tiny-model")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
