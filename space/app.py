@@ -1,0 +1,294 @@
+"""Gradio Space for an LSTM text classifier trained with modeling-lstm.
+
+Run it locally against a trained folder (or a Hub repo id):
+
+    MODEL_ID=outputs/emotion python space/app.py
+
+Environment:
+    MODEL_ID            a Hub repo id or a local folder; default: the first `models:` entry of this folder's README.md
+    MODEL_REVISION      branch, tag or commit of a Hub repo (default: main)
+    GRADIO_SERVER_NAME  address to listen on (Gradio's default 127.0.0.1; Spaces set 0.0.0.0)
+    GRADIO_SERVER_PORT  port (Gradio's default 7860)
+
+The folder deploys to a Hugging Face Space unchanged: it does not import the `modeling_lstm` package, the model's
+code comes with the model (`trust_remote_code=True`).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before gradio and huggingface_hub are imported: the app phones no one.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import csv
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import yaml
+from inference import (
+    ATTENTION,
+    LEAVE_ONE_OUT,
+    MAX_CHARS,
+    BatchingPredictor,
+    InputError,
+    Prediction,
+    TextClassifier,
+    check_text,
+)
+
+HERE = Path(__file__).resolve().parent
+MAX_BATCH_TEXTS = 1_000
+MAX_EXAMPLES = 8
+METHOD_NAMES = {ATTENTION: "attention weights", LEAVE_ONE_OUT: "leave-one-token-out"}
+EXPLANATIONS = {
+    ATTENTION: (
+        "Token contributions: **attention weights**. The model pools its per-token states with learned weights; "
+        "the darker a token, the more it weighed in the prediction (scaled so the heaviest token is 1)."
+    ),
+    LEAVE_ONE_OUT: (
+        "Token contributions: **leave-one-token-out**. Each token is removed in turn and the drop in the "
+        "predicted class's probability is shown (scaled so the strongest token is 1 or -1): positive tokens "
+        "support the prediction, negative ones argue against it."
+    ),
+}
+
+
+@dataclass
+class ModelInfo:
+    """What the page says about the model: its name, labels, test accuracy and example texts."""
+
+    model_id: str
+    revision: str | None
+    labels: list[str]
+    test_accuracy: float | None = None
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.model_id}@{self.revision}" if self.revision else self.model_id
+
+
+def model_id_from_readme(readme: Path = HERE / "README.md") -> str | None:
+    """The first `models:` entry of the Spaces YAML header (the push script writes the model repo there)."""
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if not text.startswith("---"):
+        return None
+    header = yaml.safe_load(text.split("---", 2)[1]) or {}
+    models = header.get("models") or []
+    return models[0] if models else None
+
+
+def resolve_model() -> tuple[str, str | None]:
+    model_id = os.environ.get("MODEL_ID") or model_id_from_readme()
+    if not model_id:
+        raise SystemExit(
+            "No model: set MODEL_ID to a Hub repo id or a local folder (or list it under `models:`)."
+        )
+    return model_id, os.environ.get("MODEL_REVISION") or None
+
+
+def read_results(model_id: str, revision: str | None) -> dict:
+    """all_results.json from the model folder or repo (test accuracy, examples); {} when absent or unreadable."""
+    try:
+        if Path(model_id).is_dir():
+            path = Path(model_id) / "all_results.json"
+        else:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(hf_hub_download(model_id, "all_results.json", revision=revision))
+        return json.loads(path.read_text(encoding="utf-8"))
+    except Exception as error:  # optional file: the page works without it
+        print(
+            f"all_results.json not read ({type(error).__name__}: {error}); no test accuracy or examples shown"
+        )
+        return {}
+
+
+def model_info(model_id: str, revision: str | None, labels: list[str], results: dict) -> ModelInfo:
+    accuracy = results.get("test_accuracy")
+    examples = [
+        text for text in results.get("widget_examples") or [] if isinstance(text, str) and text.strip()
+    ]
+    return ModelInfo(
+        model_id=model_id,
+        revision=revision,
+        labels=labels,
+        test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        examples=examples[:MAX_EXAMPLES],
+    )
+
+
+def highlight(text: str, prediction: Prediction) -> list[tuple[str, float | None]]:
+    """The original text cut into (piece, score) pairs: tokens get a score in [-1, 1], the gaps None."""
+    contributions = prediction.contributions or []
+    largest = max((abs(score) for _, _, score in contributions), default=0.0) or 1.0
+    pieces: list[tuple[str, float | None]] = []
+    position = 0
+    for start, end, score in contributions:
+        if start > position:
+            pieces.append((text[position:start], None))
+        pieces.append((text[start:end], round(score / largest, 3)))
+        position = end
+    if position < len(text):
+        pieces.append((text[position:], None))  # trailing whitespace, or the part the model did not read
+    return pieces
+
+
+def truncation_note(prediction: Prediction, max_tokens: int) -> str:
+    if not prediction.truncated:
+        return ""
+    return (
+        f"⚠️ **Truncated:** the text has {prediction.num_tokens:,} tokens and the model reads at most "
+        f"{max_tokens:,}, so only the first {prediction.used_tokens:,} tokens (up to character "
+        f"{prediction.used_chars:,}, highlighted above) were classified."
+    )
+
+
+def footer(info: ModelInfo, method: str) -> str:
+    accuracy = f"{info.test_accuracy:.1%}" if info.test_accuracy is not None else "not recorded"
+    return (
+        f"**Model:** `{info.name}` · **Labels:** {', '.join(info.labels)} · **Test accuracy:** {accuracy} · "
+        f"**Token contributions:** {METHOD_NAMES[method]}"
+    )
+
+
+def read_batch(lines: str | None, upload: str | None) -> list[str]:
+    """Texts for batch mode: a CSV's `text` column (or its only column), a .txt's lines, or the pasted lines."""
+    if upload:
+        path = Path(upload)
+        if path.suffix.lower() == ".csv":
+            try:
+                table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            except (ValueError, csv.Error, UnicodeDecodeError) as error:
+                raise InputError(f"Could not read {path.name} as CSV: {error}") from error
+            columns = {str(column).strip().lower(): column for column in table.columns}
+            if "text" in columns:
+                column = columns["text"]
+            elif len(table.columns) == 1:
+                column = table.columns[0]
+            else:
+                raise InputError(
+                    f"{path.name} has columns {', '.join(map(str, table.columns))}: name the one to classify `text`."
+                )
+            texts = table[column].tolist()
+        else:
+            texts = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    else:
+        texts = (lines or "").splitlines()
+    texts = [text for text in texts if text.strip()]
+    if not texts:
+        raise InputError("No texts: paste one text per line, or upload a CSV with a `text` column.")
+    if len(texts) > MAX_BATCH_TEXTS:
+        raise InputError(f"{len(texts):,} texts; batch mode takes at most {MAX_BATCH_TEXTS:,} at a time.")
+    for number, text in enumerate(texts, start=1):
+        if len(text) > MAX_CHARS:
+            raise InputError(f"Text {number} is {len(text):,} characters long; the limit is {MAX_CHARS:,}.")
+    return texts
+
+
+def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
+    classifier = predictor.classifier
+    labels = classifier.labels
+
+    def predict(text: str):
+        """Classify one text: every class's probability, each token's contribution, and a note if truncated."""
+        try:
+            text = check_text(text)
+        except InputError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        prediction = predictor.predict([text], explain=True)[0]
+        return (
+            prediction.scores,
+            highlight(text, prediction),
+            truncation_note(prediction, classifier.max_tokens),
+        )
+
+    def predict_batch(lines: str, upload: str | None):
+        """Classify many texts; returns the table and a CSV of it to download."""
+        try:
+            texts = read_batch(lines, upload)
+        except InputError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        predictions = predictor.predict(texts)
+        table = pd.DataFrame(
+            [
+                [text, p.label, *(round(p.scores[label], 4) for label in labels), p.truncated]
+                for text, p in zip(texts, predictions, strict=True)
+            ],
+            columns=["text", "label", *(f"p({label})" for label in labels), "truncated"],
+        )
+        path = Path(tempfile.mkdtemp(prefix="predictions-")) / "predictions.csv"
+        table.to_csv(path, index=False)
+        return table, str(path)
+
+    with gr.Blocks(title=f"LSTM classifier · {info.model_id}") as demo:
+        gr.Markdown(
+            f"# LSTM text classifier\nClassifies English text into: **{', '.join(labels)}**. "
+            f"The model reads up to {classifier.max_tokens:,} tokens; texts up to {MAX_CHARS:,} characters."
+        )
+        with gr.Tab("One text"):
+            with gr.Row():
+                with gr.Column():
+                    text = gr.Textbox(
+                        label="Text", lines=4, placeholder="Type or paste a text", elem_id="text"
+                    )
+                    button = gr.Button("Classify", variant="primary", elem_id="classify")
+                    if info.examples:
+                        gr.Examples([[example] for example in info.examples], inputs=[text], label="Examples")
+                with gr.Column():
+                    label = gr.Label(label="Prediction", num_top_classes=len(labels), elem_id="label")
+                    tokens = gr.HighlightedText(
+                        label=f"Token contributions ({METHOD_NAMES[classifier.method]})", elem_id="tokens"
+                    )
+                    gr.Markdown(EXPLANATIONS[classifier.method])
+                    note = gr.Markdown(label="Note", elem_id="note")
+        with gr.Tab("Batch"):
+            with gr.Row():
+                with gr.Column():
+                    lines = gr.Textbox(label="One text per line", lines=8, elem_id="lines")
+                    upload = gr.File(
+                        label="…or a CSV with a `text` column (or a .txt)", file_types=[".csv", ".txt"]
+                    )
+                    batch_button = gr.Button("Classify all", variant="primary")
+                with gr.Column():
+                    table = gr.Dataframe(label="Predictions", wrap=True)
+                    download = gr.File(label="Download predictions (CSV)")
+        gr.Markdown(footer(info, classifier.method), elem_id="model-footer")
+
+        # Many requests wait at once in Gradio's worker threads; the predictor turns them into model batches.
+        gr.on(
+            [button.click, text.submit],
+            predict,
+            inputs=text,
+            outputs=[label, tokens, note],
+            api_name="predict",
+            concurrency_limit=16,
+        )
+        batch_button.click(
+            predict_batch, inputs=[lines, upload], outputs=[table, download], api_name="predict_batch"
+        )
+    demo.queue(max_size=512)
+    return demo
+
+
+def main():
+    model_id, revision = resolve_model()
+    print(f"Loading {model_id}" + (f" at {revision}" if revision else ""))
+    classifier = TextClassifier.from_pretrained(model_id, revision=revision)
+    info = model_info(model_id, revision, classifier.labels, read_results(model_id, revision))
+    demo = build_demo(BatchingPredictor(classifier), info)
+    # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch(); the default theme's fonts ship with Gradio.
+    demo.launch(theme=gr.themes.Default(), footer_links=["api"])
+
+
+if __name__ == "__main__":
+    main()

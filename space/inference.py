@@ -1,0 +1,226 @@
+"""Inference for the Space: predictions with every class's probability, per-token contributions, batching.
+
+Self-contained on purpose (torch + transformers only): the Space folder deploys unchanged and never imports the
+`modeling_lstm` package; the model's own code arrives with the model through `trust_remote_code=True`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+# Longer texts are refused outright: the model reads a few hundred tokens, and tokenizing megabytes per request
+# would let one user stall the queue for everyone.
+MAX_CHARS = 20_000
+# Used when the tokenizer does not say how many tokens the model reads (transformers' "no limit" is ~1e30).
+DEFAULT_MAX_TOKENS = 512
+ATTENTION = "attention"
+LEAVE_ONE_OUT = "leave-one-out"
+
+
+class InputError(ValueError):
+    """A text the app refuses; the message is written for the person who typed it."""
+
+
+def check_text(text: str | None, max_chars: int = MAX_CHARS) -> str:
+    """Return `text` if the model can take it, else raise InputError with a message that says what to do."""
+    if text is None or not text.strip():
+        what = "empty" if not text else "only whitespace"
+        raise InputError(f"The text is {what}: type or paste some text to classify.")
+    if len(text) > max_chars:
+        raise InputError(
+            f"The text is {len(text):,} characters long; the limit is {max_chars:,}. "
+            "Paste a shorter passage: the model only reads its beginning anyway."
+        )
+    return text
+
+
+@dataclass
+class Prediction:
+    """The model's answer for one text.
+
+    `contributions` holds `(start, end, score)` for each token the model read, with character offsets into the
+    original text: attention weights (non-negative, summing to 1) or leave-one-token-out drops in the predicted
+    class's probability (negative when removing the token makes the prediction more confident).
+    """
+
+    label: str
+    scores: dict[str, float]  # every class, in label-id order
+    num_tokens: int  # tokens in the whole text
+    used_tokens: int  # tokens the model read (at most max_tokens)
+    used_chars: int  # the model read text[:used_chars]
+    contributions: list[tuple[int, int, float]] | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.used_tokens < self.num_tokens
+
+
+class TextClassifier:
+    """A sequence classifier and its tokenizer, run in batches without gradients."""
+
+    def __init__(self, model, tokenizer, max_tokens: int | None = None, batch_size: int = 64):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        if max_tokens is None:
+            limit = getattr(tokenizer, "model_max_length", None)
+            max_tokens = limit if isinstance(limit, int) and 0 < limit <= 100_000 else DEFAULT_MAX_TOKENS
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        config = model.config
+        self.labels = [config.id2label[index] for index in range(config.num_labels)]
+        self.method = ATTENTION if getattr(config, "pooling", None) == "attention" else LEAVE_ONE_OUT
+
+    @classmethod
+    def from_pretrained(cls, model_id: str, revision: str | None = None, **kwargs) -> TextClassifier:
+        """Load from a local folder or a Hub repo id; the model's code comes with it (trust_remote_code)."""
+        tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision, trust_remote_code=True)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_id, revision=revision, trust_remote_code=True
+        )
+        return cls(model, tokenizer, **kwargs)
+
+    @torch.inference_mode()
+    def predict(self, texts: Sequence[str], explain: bool = False) -> list[Prediction]:
+        """Classify `texts` (already checked); with `explain`, add per-token contributions."""
+        predictions = []
+        for start in range(0, len(texts), self.batch_size):
+            predictions += self._predict_batch(list(texts[start : start + self.batch_size]), explain)
+        return predictions
+
+    def _predict_batch(self, texts: list[str], explain: bool) -> list[Prediction]:
+        encoded = self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.max_tokens,
+            padding=True,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            return_tensors="pt",
+        )
+        offsets = encoded.pop("offset_mapping")  # (batch, seq, 2)
+        special = encoded.pop("special_tokens_mask").bool()  # (batch, seq)
+        # The whole length, to tell the user when the model did not read everything.
+        full_lengths = [
+            len(ids) for ids in self.tokenizer(texts, return_attention_mask=False, verbose=False)["input_ids"]
+        ]
+
+        want_attention = explain and self.method == ATTENTION
+        output = self.model(**encoded, output_attentions=want_attention)
+        probabilities = torch.softmax(output.logits.float(), dim=-1)  # (batch, labels)
+        predicted = probabilities.argmax(dim=-1)  # (batch,)
+
+        # Tokens that stand for text: real (not padding), not [CLS]-like, and covering at least one character.
+        mask = encoded["attention_mask"].bool() & ~special & (offsets[..., 1] > offsets[..., 0])
+        if not explain:
+            scores = None
+        elif want_attention:
+            scores = output.attentions[0]  # (batch, seq), aligned with input_ids
+        else:
+            scores = self._leave_one_out(encoded, mask, probabilities, predicted)
+
+        predictions = []
+        for row in range(len(texts)):
+            positions = mask[row].nonzero().flatten().tolist()
+            contributions = None
+            if scores is not None:
+                contributions = [
+                    (int(offsets[row, p, 0]), int(offsets[row, p, 1]), float(scores[row, p]))
+                    for p in positions
+                ]
+            predictions.append(
+                Prediction(
+                    label=self.labels[int(predicted[row])],
+                    scores={
+                        label: float(p) for label, p in zip(self.labels, probabilities[row], strict=True)
+                    },
+                    num_tokens=full_lengths[row],
+                    used_tokens=int(encoded["attention_mask"][row].sum()),
+                    used_chars=int(offsets[row, positions[-1], 1]) if positions else 0,
+                    contributions=contributions,
+                )
+            )
+        return predictions
+
+    def _leave_one_out(
+        self, encoded, mask: torch.Tensor, probabilities: torch.Tensor, predicted: torch.Tensor
+    ) -> torch.Tensor:
+        """Drop in the predicted class's probability when each token is masked out, run as batches of variants."""
+        rows, positions = mask.nonzero(as_tuple=True)  # one variant per (text, token)
+        scores = torch.zeros(mask.shape, dtype=probabilities.dtype)
+        pad_id = self.tokenizer.pad_token_id or 0
+        chunk = self.batch_size * 4
+        for start in range(0, len(rows), chunk):
+            r, p = rows[start : start + chunk], positions[start : start + chunk]
+            input_ids = encoded["input_ids"][r].clone()
+            attention_mask = encoded["attention_mask"][r].clone()
+            index = torch.arange(len(r))
+            input_ids[index, p] = pad_id
+            attention_mask[index, p] = 0
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+            without = torch.softmax(logits, dim=-1)[index, predicted[r]]
+            scores[r, p] = probabilities[r, predicted[r]] - without
+        return scores
+
+
+class BatchingPredictor:
+    """Runs a TextClassifier in one worker thread and merges requests that wait together into one batch.
+
+    Gradio's own `batch=True` fails every request in a batch when one of them raises `gr.Error`, so one user's empty
+    input would error out everyone batched with it. Here each request keeps its own result or error: requests are
+    checked first, then queued; the worker takes everything that queued up while the model was busy (no added
+    wait), runs it as one batch and hands each caller its own predictions.
+    """
+
+    def __init__(self, classifier: TextClassifier, max_batch_size: int = 32):
+        self.classifier = classifier
+        self.max_batch_size = max_batch_size
+        self.batch_sizes: Counter[int] = Counter()  # texts per model run -> how many runs
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, name="model-worker", daemon=True)
+        self._worker.start()
+
+    def predict(
+        self, texts: Sequence[str], explain: bool = False, timeout: float | None = 300
+    ) -> list[Prediction]:
+        future: Future = Future()
+        self._jobs.put((list(texts), explain, future))
+        return future.result(timeout=timeout)
+
+    def _work(self):
+        while True:
+            jobs = [self._jobs.get()]
+            count = len(jobs[0][0])
+            while count < self.max_batch_size:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                jobs.append(job)
+                count += len(job[0])
+            # Explained and plain requests run apart: leave-one-out costs a forward pass per token.
+            for explain in (True, False):
+                group = [job for job in jobs if job[1] == explain]
+                if group:
+                    self._run(group, explain)
+
+    def _run(self, jobs: list, explain: bool):
+        texts = [text for job in jobs for text in job[0]]
+        self.batch_sizes[len(texts)] += 1
+        try:
+            predictions = self.classifier.predict(texts, explain=explain)
+        except Exception as error:  # each caller sees the failure; the worker lives on
+            for _, _, future in jobs:
+                future.set_exception(error)
+            return
+        start = 0
+        for job_texts, _, future in jobs:
+            future.set_result(predictions[start : start + len(job_texts)])
+            start += len(job_texts)
