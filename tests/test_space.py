@@ -1,0 +1,336 @@
+"""The Gradio Space: served on 127.0.0.1 by `python space/app.py` with a tiny trained model, used via gradio_client."""
+
+import ast
+import csv
+import importlib.metadata
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import yaml
+from conftest import TINY_TEXTS
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from space_helpers import EXAMPLES, SPACE_DIR, load_space_module, model_with_results, running_space
+
+LABELS = sorted(TINY_TEXTS)
+TEXTS = [
+    "what a wonderful lovely film",
+    "i hated every minute of it",
+    "great acting but a dull story",
+    "Отличный фильм, 素晴らしい映画 😀",
+]
+
+
+@pytest.fixture(scope="module")
+def space_model(tiny_model_dir, tmp_path_factory):
+    return model_with_results(tiny_model_dir, tmp_path_factory.mktemp("space") / "model")
+
+
+@pytest.fixture(scope="module")
+def space_url(space_model, tmp_path_factory):
+    """The app listens where GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say: 127.0.0.1 and a free port."""
+    with running_space(space_model, tmp_path_factory.mktemp("logs") / "app.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(space_url):
+    return Client(space_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def pipe(space_model):
+    from transformers import pipeline
+
+    return pipeline("text-classification", model=str(space_model), trust_remote_code=True, top_k=None)
+
+
+@pytest.fixture(scope="module")
+def inference():
+    return load_space_module("inference")
+
+
+def predict(client, text):
+    return client.predict(text, api_name="/predict")
+
+
+def confidences(label_output) -> dict[str, float]:
+    return {item["label"]: item["confidence"] for item in label_output["confidences"]}
+
+
+# --- the running app, through gradio_client ------------------------------------------------------------------
+
+
+def test_predict_endpoint_takes_text_and_returns_the_label_first(client):
+    endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/predict"]
+    assert [p["component"] for p in endpoint["parameters"]] == ["Textbox"]
+    assert [r["component"] for r in endpoint["returns"]] == ["Label", "Highlightedtext", "Markdown"]
+
+
+def test_client_results_equal_pipeline_results(client, pipe):
+    expected = pipe(TEXTS)
+    for text, scores in zip(TEXTS, expected, strict=True):
+        label, _, note = predict(client, text)
+        assert label["label"] == scores[0]["label"]
+        assert confidences(label) == pytest.approx({s["label"]: s["score"] for s in scores}, abs=1e-5)
+        assert note == ""
+
+
+def test_token_contributions_cover_the_original_text(client):
+    text = "  I LOVED every minute,\n of it!  "
+    _, pieces, _ = predict(client, text)
+    assert "".join(piece["token"] for piece in pieces) == text  # offsets map onto the text as typed
+    scored = {
+        piece["token"]: piece["class_or_confidence"] for piece in pieces if piece["class_or_confidence"]
+    }
+    assert {"I", "LOVED", "every", "minute", ",", "of", "it", "!"} == set(scored)
+    # Attention pooling: the weights, scaled so that the heaviest token is 1.
+    assert max(scored.values()) == 1.0
+    assert all(0 < score <= 1 for score in scored.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "The text is empty"),
+        ("  \n\t ", "The text is only whitespace"),
+        ("x" * 100_000, "100,000 characters long; the limit is 20,000"),
+    ],
+    ids=["empty", "whitespace", "100k-chars"],
+)
+def test_bad_input_is_refused_with_a_message_and_the_server_stays_up(client, text, message):
+    with pytest.raises(AppError, match=message):
+        predict(client, text)
+    assert predict(client, TEXTS[0])[0]["label"] in LABELS
+
+
+def test_text_longer_than_the_model_reads_is_truncated_and_the_page_says_so(client, pipe):
+    words = ("great acting and a great story " * 60).split()  # 360 tokens; the tokenizer's limit is 256
+    text = " ".join(words)
+    label, pieces, note = predict(client, text)
+    assert "Truncated" in note and "360 tokens" in note and "at most 256" in note
+    assert "".join(piece["token"] for piece in pieces) == text
+    assert sum(1 for piece in pieces if piece["class_or_confidence"] is not None) == 256
+    unread = pieces[-1]
+    assert unread["class_or_confidence"] is None and unread["token"].split() == words[256:]
+    (expected,) = pipe([" ".join(words[:256])])
+    assert confidences(label) == pytest.approx({s["label"]: s["score"] for s in expected}, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Отличный фильм", "素晴らしい映画です", "مرحبا بالعالم", "😀😀🎉", "what a film 👍🏽", "Ünïcödé ñ ß"],
+)
+def test_non_latin_scripts_and_emoji_get_a_result(client, text):
+    label, pieces, _ = predict(client, text)
+    assert label["label"] in LABELS
+    assert sum(confidences(label).values()) == pytest.approx(1.0, abs=1e-5)
+    assert "".join(piece["token"] for piece in pieces) == text
+
+
+def test_page_footer_shows_model_labels_accuracy_and_examples(space_url, space_model):
+    config = httpx.get(f"{space_url}config", timeout=10).text
+    assert f"**Model:** `{space_model}`" in config
+    assert "**Labels:** negative, positive" in config
+    assert "**Test accuracy:** 87.5%" in config
+    assert all(example in config for example in EXAMPLES)
+
+
+def test_batch_mode_from_pasted_lines(client, pipe):
+    table, download = client.predict(
+        "\n".join([TEXTS[0], "", "   ", *TEXTS[1:]]), None, api_name="/predict_batch"
+    )
+    assert table["headers"] == ["text", "label", "p(negative)", "p(positive)", "truncated"]
+    assert [row[0] for row in table["data"]] == TEXTS  # blank lines skipped
+    assert [row[1] for row in table["data"]] == [scores[0]["label"] for scores in pipe(TEXTS)]
+    with open(download, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == table["headers"] and [row[:2] for row in rows[1:]] == [row[:2] for row in table["data"]]
+
+
+def test_batch_mode_from_an_uploaded_csv(client, pipe, tmp_path):
+    path = tmp_path / "reviews.csv"
+    texts = ['a "quoted", comma text: what a wonderful film', *TEXTS]
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "text"])
+        writer.writerows(enumerate(texts))
+    table, _ = client.predict("", handle_file(str(path)), api_name="/predict_batch")
+    assert [row[0] for row in table["data"]] == texts
+    assert [row[1] for row in table["data"]] == [scores[0]["label"] for scores in pipe(texts)]
+
+
+def test_batch_mode_refuses_no_texts_and_csv_without_a_text_column(client, tmp_path):
+    with pytest.raises(AppError, match="No texts"):
+        client.predict("\n  \n", None, api_name="/predict_batch")
+    path = tmp_path / "bad.csv"
+    path.write_text("review,stars\ngood,5\n", encoding="utf-8")
+    with pytest.raises(AppError, match="columns review, stars: name the one to classify `text`"):
+        client.predict("", handle_file(str(path)), api_name="/predict_batch")
+
+
+def test_200_requests_from_8_concurrent_clients_complete_without_error(space_url, pipe):
+    texts = [f"{TEXTS[i % 3]} {i}" for i in range(200)]
+    expected = [scores[0]["label"] for scores in pipe(texts)]
+    clients = threading.local()
+
+    def request(text: str) -> str:
+        if not hasattr(clients, "client"):
+            clients.client = Client(space_url, verbose=False)  # one client per thread, like separate users
+        return clients.client.submit(text, api_name="/predict").result(timeout=60)[0]["label"]
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        labels = list(pool.map(request, texts, timeout=120))
+    elapsed = time.monotonic() - start
+    assert labels == expected
+    assert elapsed < 120
+
+
+# --- the Space folder itself ---------------------------------------------------------------------------------
+
+
+def test_space_readme_header_and_requirements_pin_the_tested_versions():
+    text = (SPACE_DIR / "README.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(text.split("---", 2)[1])
+    assert header["sdk"] == "gradio"
+    assert header["sdk_version"] == importlib.metadata.version("gradio")
+    assert (SPACE_DIR / header["app_file"]).is_file()
+    assert header["models"] and "/" in header["models"][0]
+    assert header["title"] and header["emoji"] and header["license"]
+    assert 0 < len(header["short_description"]) <= 60  # the Hub's limit
+    pins = {}
+    for line in (SPACE_DIR / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            name, version = line.split("==")
+            pins[name] = version
+    assert {"torch", "transformers", "tokenizers", "safetensors", "huggingface_hub", "gradio"} <= set(pins)
+    for name, version in pins.items():
+        assert importlib.metadata.version(name).split("+")[0] == version, name
+
+
+def test_space_code_needs_nothing_from_the_training_package():
+    allowed = {"gradio", "pandas", "yaml", "torch", "transformers", "huggingface_hub", "inference"}
+    for path in SPACE_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in allowed or top in sys.stdlib_module_names, f"{path.name}: {name}"
+
+
+def test_model_id_defaults_to_the_readme_models_entry(monkeypatch, tmp_path):
+    app = load_space_module("app")
+    header = yaml.safe_load((SPACE_DIR / "README.md").read_text(encoding="utf-8").split("---", 2)[1])
+    monkeypatch.delenv("MODEL_ID", raising=False)
+    monkeypatch.setenv("MODEL_REVISION", "v1")
+    assert app.resolve_model() == (header["models"][0], "v1")
+    monkeypatch.setenv("MODEL_ID", str(tmp_path))
+    monkeypatch.delenv("MODEL_REVISION")
+    assert app.resolve_model() == (str(tmp_path), None)
+    (tmp_path / "README.md").write_text("# no header\n", encoding="utf-8")
+    assert app.model_id_from_readme(tmp_path / "README.md") is None
+    assert app.read_results(str(tmp_path), None) == {}  # no all_results.json: the page still works
+
+
+# --- inference, in process -----------------------------------------------------------------------------------
+
+
+def test_attention_contributions_are_the_models_pooling_weights(inference, space_model):
+    import torch
+
+    classifier = inference.TextClassifier.from_pretrained(str(space_model))
+    assert classifier.method == inference.ATTENTION
+    text = "what a wonderful lovely film"
+    (prediction,) = classifier.predict([text], explain=True)
+    encoded = classifier.tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        weights = classifier.model(**encoded, output_attentions=True).attentions[0][0]
+    assert [text[start:end] for start, end, _ in prediction.contributions] == text.split()
+    assert [score for _, _, score in prediction.contributions] == pytest.approx(weights.tolist())
+
+
+def test_leave_one_out_scores_are_the_drop_when_a_token_is_removed(inference, tiny_texts_and_labels):
+    import torch
+
+    from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
+
+    texts, _, names = tiny_texts_and_labels
+    tokenizer = train_tokenizer(texts, vocab_size=200, kind="wordpiece", min_frequency=1, lowercase=True)
+    torch.manual_seed(0)
+    config = LSTMConfig(
+        vocab_size=len(tokenizer),
+        embedding_dim=8,
+        hidden_size=8,
+        pooling="mean",
+        id2label=dict(enumerate(names)),
+    )
+    classifier = inference.TextClassifier(LSTMForSequenceClassification(config), tokenizer, batch_size=2)
+    assert classifier.method == inference.LEAVE_ONE_OUT
+
+    text = "i loved every minute of it"
+    (full,) = classifier.predict([text], explain=True)
+    words = text.split()
+    without = classifier.predict([" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))])
+    expected = [full.scores[full.label] - p.scores[full.label] for p in without]
+    assert [text[start:end] for start, end, _ in full.contributions] == words
+    assert [score for _, _, score in full.contributions] == pytest.approx(expected, abs=1e-6)
+
+
+def test_batching_predictor_merges_waiting_requests_and_survives_errors(inference):
+    class SlowStub:
+        """Blocks its first call until released, so that the next requests queue up behind it."""
+
+        def __init__(self):
+            self.release = threading.Event()
+            self.calls = []
+
+        def predict(self, texts, explain=False):
+            self.calls.append(sorted(texts))
+            if len(self.calls) == 1:
+                assert self.release.wait(10)
+            if "boom" in texts:
+                raise RuntimeError("model failed")
+            return [f"p({text})" for text in texts]
+
+    stub = SlowStub()
+    predictor = inference.BatchingPredictor(stub, max_batch_size=32)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        first = pool.submit(predictor.predict, ["first"])
+        while not stub.calls:
+            time.sleep(0.01)
+        waiting = [pool.submit(predictor.predict, [f"t{i}"]) for i in range(5)]
+        deadline = time.monotonic() + 10
+        while predictor._jobs.qsize() < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stub.release.set()
+        assert first.result(timeout=10) == ["p(first)"]
+        assert [future.result(timeout=10) for future in waiting] == [[f"p(t{i})"] for i in range(5)]
+    assert stub.calls == [
+        ["first"],
+        [f"t{i}" for i in range(5)],
+    ]  # the five waiting requests ran as one batch
+    assert predictor.batch_sizes == {1: 1, 5: 1}
+
+    with pytest.raises(RuntimeError, match="model failed"):
+        predictor.predict(["boom"])
+    assert predictor.predict(["still", "alive"]) == ["p(still)", "p(alive)"]
+
+
+def test_check_text_limits(inference):
+    assert inference.check_text("ok") == "ok"
+    assert inference.check_text("x" * inference.MAX_CHARS)
+    with pytest.raises(inference.InputError, match="limit is 20,000"):
+        inference.check_text("x" * (inference.MAX_CHARS + 1))
+    with pytest.raises(inference.InputError, match="empty"):
+        inference.check_text(None)
