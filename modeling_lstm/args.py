@@ -1,0 +1,187 @@
+"""Every training default in one place: the dataclasses `HfArgumentParser` reads.
+
+`parse_args` layers three sources: the dataclass defaults, then a YAML file given with `--config`, then the
+command-line flags, so `--config configs/emotion.yaml --num_train_epochs 2` runs the tuned config for two epochs.
+"""
+
+import dataclasses
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from transformers import HfArgumentParser
+
+from .errors import UserInputError
+from .tokenization import TextCleaning
+
+
+@dataclass
+class DataArguments:
+    dataset_name: str | None = field(default=None, metadata={"help": "A dataset repo id on the Hub."})
+    dataset_config_name: str | None = field(
+        default=None, metadata={"help": "The Hub dataset's configuration."}
+    )
+    train_file: str | None = field(default=None, metadata={"help": "CSV, TSV, JSON/JSONL or Parquet."})
+    validation_file: str | None = field(default=None, metadata={"help": "Same formats as train_file."})
+    test_file: str | None = field(default=None, metadata={"help": "Same formats as train_file."})
+    text_column: str | None = field(
+        default=None, metadata={"help": "Column with the texts (default: text, sentence, content, ...)."}
+    )
+    label_column: str | None = field(
+        default=None, metadata={"help": "Column with the labels (default: label, labels, category, ...)."}
+    )
+    validation_split_percentage: int = field(
+        default=10,
+        metadata={"help": "Share of train held out (stratified) when there is no validation split."},
+    )
+    max_seq_length: int = field(default=128, metadata={"help": "Texts are truncated to this many tokens."})
+    preprocessing_num_workers: int | None = field(
+        default=None, metadata={"help": "Processes for tokenisation."}
+    )
+    drop_empty: bool = field(default=False, metadata={"help": "Skip empty or null texts instead of failing."})
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Keep only the first N train rows."}
+    )
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Keep only the first N validation and test rows."}
+    )
+    # Cleaning: the classic preprocessing, applied by the tokenizer's normalizer so inference repeats it.
+    lowercase: bool = field(default=False, metadata={"help": "Lowercase texts."})
+    strip_html: bool = field(default=False, metadata={"help": "Remove HTML tags and entities."})
+    replace_urls: bool = field(default=False, metadata={"help": "Replace URLs with the word xxurl."})
+    replace_emails: bool = field(default=False, metadata={"help": "Replace e-mail addresses with xxemail."})
+    replace_numbers: bool = field(default=False, metadata={"help": "Replace numbers with xxnum."})
+    remove_punctuation: bool = field(default=False, metadata={"help": "Remove punctuation."})
+    unicode_normalization: Literal["NFC", "NFD", "NFKC", "NFKD"] | None = field(
+        default=None, metadata={"help": "Unicode normal form."}
+    )
+    normalize_whitespace: bool = field(default=True, metadata={"help": "Collapse runs of whitespace."})
+
+    def cleaning(self) -> TextCleaning:
+        names = {f.name for f in dataclasses.fields(TextCleaning)}
+        return TextCleaning(**{name: getattr(self, name) for name in names})
+
+
+@dataclass
+class TokenizerArguments:
+    tokenizer_name: str | None = field(
+        default=None,
+        metadata={"help": "Reuse a saved tokenizer (folder or repo id) instead of training one."},
+    )
+    tokenizer_type: Literal["wordpiece", "bpe", "unigram", "wordlevel"] = field(
+        default="wordpiece", metadata={"help": "wordlevel pairs best with --pretrained_embeddings."}
+    )
+    vocab_size: int = field(default=16000, metadata={"help": "Upper bound on the trained vocabulary."})
+    min_frequency: int = field(
+        default=2, metadata={"help": "Minimum count for a token to enter the vocabulary."}
+    )
+
+
+@dataclass
+class ModelArguments:
+    embedding_dim: int = 128
+    hidden_size: int = 256
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.3
+    embedding_dropout: float = 0.1
+    pooling: Literal["last", "mean", "max", "attention"] = "max"
+    pretrained_embeddings: str | None = field(
+        default=None,
+        metadata={"help": "GloVe / word2vec text file to initialise the embedding rows it covers."},
+    )
+    freeze_embeddings: bool = field(default=False, metadata={"help": "Do not train the embedding table."})
+
+
+@dataclass
+class TrainArguments:
+    output_dir: str | None = field(default=None, metadata={"help": "Where the model folder is written."})
+    overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing model folder."})
+    num_train_epochs: int = 5
+    per_device_train_batch_size: int = 32
+    per_device_eval_batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    lr_scheduler_type: str = field(default="linear", metadata={"help": "Any name get_scheduler knows."})
+    warmup_ratio: float = 0.05
+    max_grad_norm: float = 1.0
+    gradient_accumulation_steps: int = 1
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    seed: int = 42
+    group_by_length: bool = field(default=True, metadata={"help": "Batch texts of similar length together."})
+    metric_for_best_model: Literal["accuracy", "macro_f1", "loss"] = "accuracy"
+    early_stopping_patience: int | None = field(
+        default=2, metadata={"help": "Stop after this many evaluations without improvement (None: never)."}
+    )
+    checkpointing_steps: str = field(
+        default="epoch", metadata={"help": "'epoch', a number of optimizer steps, or 'no'."}
+    )
+    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept (the newest)."})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "A checkpoint folder, or 'latest' for the newest in output_dir."}
+    )
+    report_to: str = field(
+        default="none", metadata={"help": "Trackers for Accelerate: tensorboard, wandb, all."}
+    )
+    use_cpu: bool = field(default=False, metadata={"help": "Train on the CPU even when a GPU is present."})
+    dataloader_num_workers: int = 0
+    push_to_hub: bool = False
+    hub_model_id: str | None = None
+    hub_token: str | None = field(
+        default=None, metadata={"help": "Defaults to HF_TOKEN or the stored login."}
+    )
+    hub_private_repo: bool = False
+
+
+ARGUMENT_CLASSES = (DataArguments, TokenizerArguments, ModelArguments, TrainArguments)
+SECTIONS = ("data", "tokenizer", "model", "training")
+
+
+def load_yaml_config(path: str) -> dict:
+    """Flat `name: value` pairs; every name must be a known argument."""
+    config_path = Path(path)
+    if not config_path.is_file():
+        raise UserInputError(f"--config {path}: file not found")
+    try:
+        values = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise UserInputError(f"--config {path}: not valid YAML ({error})") from None
+    if not isinstance(values, dict):
+        raise UserInputError(f"--config {path}: expected 'name: value' pairs at the top level")
+    known = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserInputError(f"--config {path}: unknown argument(s) {', '.join(unknown)}")
+    return values
+
+
+def parse_args(argv: list[str] | None = None):
+    """Parse YAML + flags into (DataArguments, TokenizerArguments, ModelArguments, TrainArguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    parser.add_argument("--config", default=None, help="YAML file of argument values; flags override it.")
+    known, _ = parser.parse_known_args(argv)
+    if known.config:
+        parser.set_defaults(**load_yaml_config(known.config))
+    *arg_objects, _ = parser.parse_args_into_dataclasses(args=argv)
+    data_args, tokenizer_args, model_args, train_args = arg_objects
+    if train_args.output_dir is None:
+        raise UserInputError("--output_dir is required (on the command line or in the --config file)")
+    if not (data_args.dataset_name or data_args.train_file):
+        raise UserInputError("give --train_file (CSV, TSV, JSON/JSONL, Parquet) or --dataset_name")
+    if train_args.push_to_hub and not train_args.hub_model_id:
+        raise UserInputError("--push_to_hub needs --hub_model_id namespace/name")
+    return data_args, tokenizer_args, model_args, train_args
+
+
+def args_to_yaml(arg_objects, argv: list[str]) -> str:
+    """The record written as training_args.yaml: the command that reproduces the run, then every value."""
+    record = {"command": "python scripts/train.py " + shlex.join(argv)}
+    for section, args in zip(SECTIONS, arg_objects, strict=True):
+        values = dataclasses.asdict(args)
+        values.pop("hub_token", None)  # a secret never goes into a file
+        record[section] = values
+    return yaml.safe_dump(record, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,260 @@
+"""Load, validate and encode text-classification data with `datasets`.
+
+The result of `load_splits` is a `DatasetDict` with `train`, `validation` and maybe `test`, each holding exactly two
+columns: `text` (non-empty strings) and `label` (a `ClassLabel` whose names become config.id2label). Every problem a
+user can cause is a `UserInputError` that names the file, column, row or value.
+"""
+
+import csv
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import datasets
+from datasets import ClassLabel, Dataset, DatasetDict
+
+from .args import DataArguments
+from .errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+TEXT_COLUMN_CANDIDATES = ("text", "sentence", "content", "review", "document", "question", "tweet", "body")
+LABEL_COLUMN_CANDIDATES = ("label", "labels", "category", "class", "target", "sentiment", "intent")
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+VALIDATION_SPLIT_NAMES = ("validation", "valid", "dev")
+
+
+def check_delimited_file(path: Path, delimiter: str) -> None:
+    """Strict UTF-8 and a constant field count, so errors name the line instead of a pandas traceback."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise UserInputError(
+            f"{path} line {line}: not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
+        ) from None
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    header = next(reader, None)
+    if not header:
+        raise UserInputError(f"{path}: no header row")
+    data_rows = 0
+    for fields in reader:
+        if not fields:  # pandas skips blank lines too
+            continue
+        data_rows += 1
+        if len(fields) != len(header):
+            raise UserInputError(
+                f"{path} row {data_rows} (line {reader.line_num}): expected {len(header)} fields like the header, "
+                f"found {len(fields)}; quote fields that contain the delimiter"
+            )
+    if data_rows == 0:
+        raise UserInputError(f"{path}: header only, no data rows")
+
+
+def check_data_file(option: str, file: str) -> str:
+    """Validate one --*_file argument and return its `datasets` builder name."""
+    path = Path(file)
+    if not path.is_file():
+        raise UserInputError(f"--{option} {file}: file not found")
+    builder = FORMATS.get(path.suffix.lower())
+    if builder is None:
+        raise UserInputError(
+            f"--{option} {file}: unknown format '{path.suffix}'; use one of {', '.join(FORMATS)}"
+        )
+    if path.stat().st_size == 0:
+        raise UserInputError(f"--{option} {file}: the file is empty")
+    if builder == "csv":
+        check_delimited_file(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+    return builder
+
+
+def load_local_files(data_args: DataArguments) -> DatasetDict:
+    splits = {}
+    for split, option in (("train", "train_file"), ("validation", "validation_file"), ("test", "test_file")):
+        file = getattr(data_args, option)
+        if file is None:
+            continue
+        builder = check_data_file(option, file)
+        kwargs = {}
+        if builder == "csv":
+            # Only truly empty fields are missing: a review that reads "NA" or "null" is still a text.
+            kwargs = {"keep_default_na": False, "na_values": [""]}
+            if file.lower().endswith(".tsv"):
+                kwargs["sep"] = "\t"
+        try:
+            splits[split] = datasets.load_dataset(builder, data_files={split: file}, split=split, **kwargs)
+        except Exception as error:  # datasets wraps parser errors in several types; name the file instead
+            cause = error.__cause__ or error
+            raise UserInputError(
+                f"--{option} {file}: could not be read ({type(cause).__name__}: {cause})"
+            ) from None
+        if len(splits[split]) == 0:
+            raise UserInputError(f"--{option} {file}: no rows")
+    return DatasetDict(splits)
+
+
+def load_hub_dataset(data_args: DataArguments) -> DatasetDict:
+    try:
+        loaded = datasets.load_dataset(data_args.dataset_name, data_args.dataset_config_name)
+    except (FileNotFoundError, ConnectionError, ValueError) as error:
+        raise UserInputError(f"--dataset_name {data_args.dataset_name}: {error}") from None
+    splits = {"train": loaded["train"]} if "train" in loaded else {}
+    if not splits:
+        raise UserInputError(
+            f"--dataset_name {data_args.dataset_name}: no 'train' split (found {list(loaded)})"
+        )
+    for name in VALIDATION_SPLIT_NAMES:
+        if name in loaded:
+            splits["validation"] = loaded[name]
+            break
+    if "test" in loaded:
+        splits["test"] = loaded["test"]
+    return DatasetDict(splits)
+
+
+def pick_column(
+    columns: list[str], requested: str | None, candidates: Iterable[str], kind: str, source: str
+) -> str:
+    if requested is not None:
+        if requested not in columns:
+            raise UserInputError(
+                f"{source}: no column '{requested}' (--{kind}_column); available columns: {', '.join(columns)}"
+            )
+        return requested
+    for name in candidates:
+        if name in columns:
+            return name
+    raise UserInputError(
+        f"{source}: no {kind} column found (tried {', '.join(candidates)}); available columns: "
+        f"{', '.join(columns)}; pass --{kind}_column"
+    )
+
+
+def split_source(data_args: DataArguments, split: str) -> str:
+    """How errors name a split: its file, or the Hub dataset and split."""
+    file = getattr(data_args, f"{split}_file", None)
+    return file if file else f"{data_args.dataset_name} [{split}]"
+
+
+def label_names_from_train(train: Dataset) -> list[str]:
+    """ClassLabel names as they are; otherwise the distinct values, numbers in numeric order, strings sorted."""
+    feature = train.features["label"]
+    if isinstance(feature, ClassLabel):
+        return list(feature.names)
+    values = set(train["label"])
+    if all(isinstance(value, (int, bool)) for value in values):
+        return [str(value) for value in sorted(values)]
+    return sorted(str(value) for value in values)
+
+
+def first_rows(flags: list[bool], limit: int = 3) -> str:
+    rows = [str(index + 1) for index, flag in enumerate(flags) if flag][:limit]
+    return ", ".join(rows)
+
+
+def clean_split(dataset: Dataset, data_args: DataArguments, source: str) -> Dataset:
+    """Reject (or with --drop_empty, drop) empty texts; reject missing labels."""
+    empty = [text is None or not str(text).strip() for text in dataset["text"]]
+    if any(empty):
+        count = sum(empty)
+        if not data_args.drop_empty:
+            raise UserInputError(
+                f"{source}: {count} empty or null text(s) in the text column (row {first_rows(empty)}); "
+                f"fix them or pass --drop_empty to skip them"
+            )
+        logger.warning("%s: dropping %d empty or null text(s)", source, count)
+        dataset = dataset.select([index for index, flag in enumerate(empty) if not flag])
+        if len(dataset) == 0:
+            raise UserInputError(f"{source}: no rows left after dropping empty texts")
+    labels = dataset["label"]
+    missing = [label is None or label == -1 for label in labels]  # -1: ClassLabel's "no label"
+    if any(missing):
+        raise UserInputError(
+            f"{source}: {sum(missing)} row(s) without a label (row {first_rows(missing)}); every row needs one"
+        )
+    if not isinstance(dataset.features["text"], datasets.Value) or dataset.features["text"].dtype != "string":
+        dataset = dataset.cast_column("text", datasets.Value("string"))
+    return dataset
+
+
+def encode_labels(dataset: Dataset, names: list[str], source: str) -> Dataset:
+    """Map labels to ids of `names`; an unseen label is an error naming its row."""
+    feature = dataset.features["label"]
+    if isinstance(feature, ClassLabel):
+        if list(feature.names) != names:
+            raise UserInputError(f"{source}: label names {feature.names} differ from train's {names}")
+        return dataset
+    index = {name: position for position, name in enumerate(names)}
+    values = [str(value) for value in dataset["label"]]
+    unseen = [value not in index for value in values]
+    if any(unseen):
+        value = values[unseen.index(True)]
+        raise UserInputError(
+            f"{source} row {unseen.index(True) + 1}: label '{value}' never appears in train "
+            f"(train labels: {', '.join(names)})"
+        )
+    dataset = dataset.remove_columns("label").add_column("label", [index[value] for value in values])
+    return dataset.cast_column("label", ClassLabel(names=names))
+
+
+def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
+    """Load, validate and encode: returns train / validation / (test) with `text` and `label` columns."""
+    raw = load_hub_dataset(data_args) if data_args.dataset_name else load_local_files(data_args)
+    if data_args.max_train_samples is not None:
+        raw["train"] = raw["train"].select(range(min(data_args.max_train_samples, len(raw["train"]))))
+    for split in ("validation", "test"):
+        if split in raw and data_args.max_eval_samples is not None:
+            raw[split] = raw[split].select(range(min(data_args.max_eval_samples, len(raw[split]))))
+
+    splits = {}
+    for split, dataset in raw.items():
+        source = split_source(data_args, split)
+        text_column = pick_column(
+            dataset.column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", source
+        )
+        label_column = pick_column(
+            dataset.column_names, data_args.label_column, LABEL_COLUMN_CANDIDATES, "label", source
+        )
+        if text_column == label_column:
+            raise UserInputError(f"{source}: the text and label columns are both '{text_column}'")
+        dataset = dataset.select_columns([text_column, label_column])
+        dataset = dataset.rename_columns({text_column: "text", label_column: "label"})
+        splits[split] = clean_split(dataset, data_args, source)
+
+    names = label_names_from_train(splits["train"])
+    if len(names) < 2:
+        raise UserInputError(
+            f"{split_source(data_args, 'train')}: a single class ({names[0]!r}); a classifier needs at least two"
+        )
+    for split in splits:
+        splits[split] = encode_labels(splits[split], names, split_source(data_args, split))
+
+    if "validation" not in splits:
+        splits["train"], splits["validation"] = carve_validation(
+            splits["train"], data_args.validation_split_percentage, seed
+        )
+    return DatasetDict(splits)
+
+
+def carve_validation(train: Dataset, percentage: int, seed: int) -> tuple[Dataset, Dataset]:
+    if not 0 < percentage < 100:
+        raise UserInputError(f"--validation_split_percentage must be between 1 and 99, got {percentage}")
+    try:
+        parts = train.train_test_split(test_size=percentage / 100, stratify_by_column="label", seed=seed)
+    except ValueError:  # a class with a single example cannot be stratified
+        parts = train.train_test_split(test_size=percentage / 100, seed=seed)
+    return parts["train"], parts["test"]
+
+
+def tokenize_splits(
+    splits: DatasetDict, tokenizer, max_seq_length: int, num_proc: int | None = None
+) -> DatasetDict:
+    """Token ids, attention masks and lengths (for length-grouped batches); `label` stays."""
+
+    def tokenize(batch):
+        encoded = tokenizer(batch["text"], truncation=True, max_length=max_seq_length)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    return splits.map(tokenize, batched=True, num_proc=num_proc, remove_columns=["text"], desc="Tokenizing")

@@ -1,0 +1,62 @@
+"""Training curves and the confusion matrix as PNG files (matplotlib, no display needed)."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: training runs on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_training_curves(history: list[dict], path: Path, metric: str = "accuracy") -> Path:
+    """Loss (train and validation) and the validation metric per epoch."""
+    epochs = [entry["epoch"] for entry in history]
+    figure, (loss_axes, metric_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_axes.plot(epochs, [entry["train_loss"] for entry in history], marker="o", label="train")
+    loss_axes.plot(epochs, [entry["validation_loss"] for entry in history], marker="o", label="validation")
+    loss_axes.set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
+    loss_axes.legend()
+    for name in dict.fromkeys(["accuracy", "macro_f1", metric]):
+        key = f"validation_{name}"
+        if all(key in entry for entry in history):
+            metric_axes.plot(epochs, [entry[key] for entry in history], marker="o", label=name)
+    metric_axes.set(title="Validation metrics", xlabel="epoch", ylim=(0, 1))
+    metric_axes.legend()
+    for axes in (loss_axes, metric_axes):
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
+    """Counts, with each row (true class) shaded by its recall so that small classes stay readable."""
+    counts = np.asarray(matrix)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.6 * len(labels) + 2)
+    figure, axes = plt.subplots(figsize=(size + 1, size))
+    image = axes.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    axes.set(
+        xticks=range(len(labels)),
+        yticks=range(len(labels)),
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
+    axes.set_xticklabels(labels, rotation=45, ha="right")
+    axes.set_yticklabels(labels)
+    for row in range(len(labels)):
+        for column in range(len(labels)):
+            color = "white" if rates[row, column] > 0.5 else "black"
+            axes.text(
+                column, row, str(counts[row, column]), ha="center", va="center", color=color, fontsize=8
+            )
+    figure.colorbar(image, ax=axes, label="share of the true class")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

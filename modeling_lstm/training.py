@@ -1,0 +1,531 @@
+"""Train an LSTM classifier with Accelerate: data -> tokenizer -> model -> loop -> best model folder.
+
+One process or many (CPU gloo or GPUs), mixed precision, gradient accumulation, checkpoints that a killed run resumes
+from, early stopping on a validation metric, trackers. The output folder is written aside and renamed into place, so
+a crash never leaves a half-written model.
+"""
+
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+from accelerate.utils import set_seed
+from safetensors.torch import load_file
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Sampler
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, DataCollatorWithPadding, get_scheduler
+
+from .args import args_to_yaml, parse_args
+from .configuration_lstm import LSTMConfig
+from .data import load_splits, tokenize_splits
+from .embeddings import initialise_embeddings, read_word_vectors
+from .errors import UserInputError
+from .metrics import load_classification_metric
+from .modeling_lstm import LSTMForSequenceClassification
+from .plots import plot_confusion_matrix, plot_training_curves
+from .tokenization import train_tokenizer
+
+logger = get_logger(__name__)
+
+CHECKPOINTS = "checkpoints"
+TRAINER_STATE = "trainer_state.json"
+MODEL_FILES = ("config.json", "model.safetensors")
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Shuffled batches of texts of similar length, so little of each batch is padding.
+
+    Each epoch shuffles all indices, sorts them by length within chunks of `chunk_batches` batches, cuts batches and
+    shuffles the batch order. The order depends only on (seed, epoch): a resumed run sees the same batches.
+    """
+
+    def __init__(
+        self, lengths: list[int], batch_size: int, seed: int, shuffle=True, group=True, chunk_batches=50
+    ):
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.seed = seed
+        self.shuffle = shuffle
+        self.group = group
+        self.chunk_size = batch_size * chunk_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        if self.shuffle:
+            order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        else:
+            order = list(range(len(self.lengths)))
+        if self.group:
+            chunk = self.chunk_size if self.shuffle else len(order)
+            order = [
+                index
+                for start in range(0, len(order), chunk)
+                for index in sorted(order[start : start + chunk], key=self.lengths.__getitem__, reverse=True)
+            ]
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+        yield from batches
+
+
+def make_dataloader(dataset, collator, batch_size, seed, shuffle, group, num_workers=0):
+    sampler = LengthGroupedBatchSampler(dataset["length"], batch_size, seed, shuffle=shuffle, group=group)
+    loader = DataLoader(
+        dataset.remove_columns("length"), batch_sampler=sampler, collate_fn=collator, num_workers=num_workers
+    )
+    return loader, sampler
+
+
+def prepare_output_dir(output_dir: Path, overwrite: bool, resume: str | None) -> None:
+    has_model = any((output_dir / name).exists() for name in MODEL_FILES)
+    if has_model and not (overwrite or resume):
+        raise UserInputError(
+            f"--output_dir {output_dir} already holds a model; pass --overwrite_output_dir to replace it "
+            f"or --resume_from_checkpoint latest to continue its run"
+        )
+    if overwrite and not resume:
+        shutil.rmtree(output_dir / CHECKPOINTS, ignore_errors=True)  # old training state; the old model stays
+    (output_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+
+
+def find_checkpoint(output_dir: Path, resume: str) -> Path:
+    if resume != "latest":
+        path = Path(resume)
+        if not (path / TRAINER_STATE).is_file():
+            raise UserInputError(
+                f"--resume_from_checkpoint {resume}: not a checkpoint folder (no {TRAINER_STATE})"
+            )
+        return path
+    candidates = sorted((output_dir / CHECKPOINTS).glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+    candidates = [path for path in candidates if (path / TRAINER_STATE).is_file()]
+    if not candidates:
+        raise UserInputError(f"--resume_from_checkpoint latest: no checkpoint in {output_dir / CHECKPOINTS}")
+    return candidates[-1]
+
+
+def load_or_train_tokenizer(accelerator, tokenizer_args, data_args, train_texts, tokenizer_dir: Path):
+    """The main process trains (or loads) the tokenizer and saves it; the others load that copy."""
+    if accelerator.is_main_process and not (tokenizer_dir / "tokenizer.json").is_file():
+        if tokenizer_args.tokenizer_name:
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer_args.tokenizer_name, trust_remote_code=True)
+        else:
+            tokenizer = train_tokenizer(
+                train_texts,
+                vocab_size=tokenizer_args.vocab_size,
+                kind=tokenizer_args.tokenizer_type,
+                min_frequency=tokenizer_args.min_frequency,
+                model_max_length=data_args.max_seq_length,
+                cleaning=data_args.cleaning(),
+            )
+        tokenizer.save_pretrained(tokenizer_dir)
+    accelerator.wait_for_everyone()
+    return AutoTokenizer.from_pretrained(tokenizer_dir)
+
+
+def build_model(model_args, data_args, tokenizer, label_names, trained_tokenizer: bool):
+    config = LSTMConfig(
+        vocab_size=len(tokenizer),
+        embedding_dim=model_args.embedding_dim,
+        hidden_size=model_args.hidden_size,
+        num_layers=model_args.num_layers,
+        bidirectional=model_args.bidirectional,
+        dropout=model_args.dropout,
+        embedding_dropout=model_args.embedding_dropout,
+        pooling=model_args.pooling,
+        pad_token_id=tokenizer.pad_token_id,
+        id2label=dict(enumerate(label_names)),
+        text_cleaning=data_args.cleaning().to_dict() if trained_tokenizer else {},
+    )
+    vectors = None
+    if model_args.pretrained_embeddings:
+        vectors, dimension = read_word_vectors(model_args.pretrained_embeddings, tokenizer.get_vocab())
+        config.embedding_dim = dimension  # the file decides the width
+    model = LSTMForSequenceClassification(config)
+    if vectors is not None:
+        coverage = initialise_embeddings(model.embeddings, vectors, config.pad_token_id)
+        logger.info(
+            f"Pretrained embeddings cover {coverage:.1%} of the {config.vocab_size} tokens",
+            main_process_only=True,
+        )
+    if model_args.freeze_embeddings:
+        model.embeddings.weight.requires_grad_(False)
+    return model
+
+
+def make_optimizer(model, train_args):
+    # No weight decay on biases and embeddings: decaying rare tokens' rows towards zero only hurts them.
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        (no_decay if parameter.dim() < 2 or name.startswith("embeddings") else decay).append(parameter)
+    groups = [
+        {"params": decay, "weight_decay": train_args.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=train_args.learning_rate)
+
+
+def evaluate_split(model, dataloader, accelerator, metric, label_names) -> dict:
+    model.eval()
+    predictions, references, losses = [], [], []
+    with torch.inference_mode():
+        for batch in dataloader:
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss = F.cross_entropy(logits.float(), batch["labels"], reduction="none")
+            gathered = accelerator.gather_for_metrics((logits.argmax(-1), batch["labels"], loss))
+            predictions.append(gathered[0].cpu())
+            references.append(gathered[1].cpu())
+            losses.append(gathered[2].cpu())
+    scores = metric.compute(
+        predictions=torch.cat(predictions).tolist(),
+        references=torch.cat(references).tolist(),
+        label_names=label_names,
+    )
+    scores["loss"] = torch.cat(losses).mean().item()
+    return scores
+
+
+def is_better(score: float, best: float | None, metric_name: str) -> bool:
+    if best is None:
+        return True
+    return score < best if metric_name == "loss" else score > best
+
+
+def save_checkpoint(accelerator, output_dir: Path, state: dict, save_total_limit: int) -> None:
+    """Accelerate state (model, optimizer, scheduler, RNG) plus our loop state, written aside then renamed."""
+    final = output_dir / CHECKPOINTS / f"step_{state['global_step']}"
+    partial = final.with_name(final.name + ".partial")
+    accelerator.save_state(str(partial))
+    if accelerator.is_main_process:
+        (partial / TRAINER_STATE).write_text(json.dumps(state, indent=2))
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+        steps = sorted(
+            (output_dir / CHECKPOINTS).glob("step_*[0-9]"), key=lambda p: int(p.name.split("_")[1])
+        )
+        for old in steps[:-save_total_limit]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def save_best(accelerator, model, output_dir: Path) -> None:
+    if accelerator.is_main_process:
+        best = output_dir / CHECKPOINTS / "best"
+        partial = best.with_name("best.partial")
+        accelerator.unwrap_model(model).save_pretrained(partial)
+        shutil.rmtree(best, ignore_errors=True)
+        partial.rename(best)
+    accelerator.wait_for_everyone()
+
+
+def publish(output_dir: Path, write_files) -> None:
+    """Write the final folder aside, carry the training state over, then swap it in with two renames."""
+    staging = output_dir.with_name(f".{output_dir.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    write_files(staging)
+    for kept in (CHECKPOINTS, "runs"):
+        if (output_dir / kept).exists():
+            (output_dir / kept).rename(staging / kept)
+    previous = output_dir.with_name(f".{output_dir.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    output_dir.rename(previous)
+    staging.rename(output_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def prefixed(split: str, scores: dict) -> dict:
+    """Flat `split_metric` keys like transformers' all_results.json (per-class tables and matrix included)."""
+    return {f"{split}_{key}": value for key, value in scores.items()}
+
+
+def widget_examples(
+    texts: list[str], labels: list[int], label_names: list[str], per_class: int = 1
+) -> list[str]:
+    """Short example texts, one per class where possible, for the model card widget and the Space."""
+    chosen = []
+    for label_id in range(len(label_names)):
+        candidates = [
+            text for text, label in zip(texts, labels, strict=True) if label == label_id and len(text) < 120
+        ]
+        chosen += candidates[:per_class]
+    return chosen
+
+
+def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) -> dict:
+    output_dir = Path(train_args.output_dir)
+    report_to = None if train_args.report_to == "none" else train_args.report_to
+    accelerator = Accelerator(
+        cpu=train_args.use_cpu or not torch.cuda.is_available(),
+        mixed_precision=train_args.mixed_precision,
+        gradient_accumulation_steps=train_args.gradient_accumulation_steps,
+        log_with=report_to,
+        project_dir=str(output_dir),
+    )
+    if accelerator.device.type == "cpu":
+        # Processes share the cores: more threads than cores per process only adds contention.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // accelerator.num_processes))
+    logger.info(
+        f"Training with {accelerator.num_processes} process(es) on {accelerator.device.type}, "
+        f"mixed precision {accelerator.mixed_precision}, {torch.get_num_threads()} thread(s) per process",
+        main_process_only=True,
+    )
+    set_seed(train_args.seed)
+
+    # Validate everything the user gave before anything is written.
+    splits = load_splits(data_args, train_args.seed)
+    label_names = splits["train"].features["label"].names
+    checkpoint = None
+    if accelerator.is_main_process:
+        prepare_output_dir(output_dir, train_args.overwrite_output_dir, train_args.resume_from_checkpoint)
+    accelerator.wait_for_everyone()
+    if train_args.resume_from_checkpoint:
+        checkpoint = find_checkpoint(output_dir, train_args.resume_from_checkpoint)
+
+    tokenizer_start = time.perf_counter()
+    tokenizer = load_or_train_tokenizer(
+        accelerator,
+        tokenizer_args,
+        data_args,
+        splits["train"]["text"],
+        output_dir / CHECKPOINTS / "tokenizer",
+    )
+    tokenizer_runtime = time.perf_counter() - tokenizer_start
+    with accelerator.main_process_first():
+        encoded = tokenize_splits(
+            splits, tokenizer, data_args.max_seq_length, data_args.preprocessing_num_workers
+        )
+
+    collator = DataCollatorWithPadding(tokenizer)
+    train_loader, train_sampler = make_dataloader(
+        encoded["train"],
+        collator,
+        train_args.per_device_train_batch_size,
+        train_args.seed,
+        shuffle=True,
+        group=train_args.group_by_length,
+        num_workers=train_args.dataloader_num_workers,
+    )
+    eval_loaders = {
+        split: make_dataloader(
+            encoded[split], collator, train_args.per_device_eval_batch_size, 0, False, True
+        )[0]
+        for split in encoded
+        if split != "train"
+    }
+
+    model = build_model(model_args, data_args, tokenizer, label_names, not tokenizer_args.tokenizer_name)
+    optimizer = make_optimizer(model, train_args)
+    updates_per_epoch = math.ceil(
+        len(train_loader) / accelerator.num_processes / accelerator.gradient_accumulation_steps
+    )
+    total_updates = updates_per_epoch * train_args.num_train_epochs
+    scheduler = get_scheduler(
+        train_args.lr_scheduler_type,
+        optimizer,
+        # The prepared scheduler steps once per process for each update, hence the factor.
+        num_warmup_steps=int(train_args.warmup_ratio * total_updates) * accelerator.num_processes,
+        num_training_steps=total_updates * accelerator.num_processes,
+    )
+    model, optimizer, train_loader, scheduler, *prepared_eval = accelerator.prepare(
+        model, optimizer, train_loader, scheduler, *eval_loaders.values()
+    )
+    eval_loaders = dict(zip(eval_loaders, prepared_eval, strict=True))
+    metric = load_classification_metric()
+
+    if report_to:
+        hyperparameters = {k: v for args in (model_args, train_args) for k, v in asdict(args).items()}
+        accelerator.init_trackers(
+            "modeling-lstm",
+            config={k: v for k, v in hyperparameters.items() if isinstance(v, (int, float, str, bool))},
+        )
+
+    state = {
+        "epoch": 0,
+        "batches_in_epoch": 0,
+        "global_step": 0,
+        "history": [],
+        "best_metric": None,
+        "best_epoch": None,
+        "evaluations_without_improvement": 0,
+        "train_seconds": 0.0,
+        "tokens_seen": 0,
+    }
+    if checkpoint is not None:
+        accelerator.load_state(str(checkpoint))
+        state = json.loads((checkpoint / TRAINER_STATE).read_text())
+        logger.info(
+            f"Resumed from {checkpoint} (epoch {state['epoch'] + 1}, step {state['global_step']})",
+            main_process_only=True,
+        )
+
+    checkpoint_every = (
+        int(train_args.checkpointing_steps) if train_args.checkpointing_steps.isdigit() else None
+    )
+    metric_name = train_args.metric_for_best_model
+    progress = tqdm(
+        total=total_updates,
+        initial=state["global_step"],
+        disable=not accelerator.is_local_main_process,
+        desc="Training",
+    )
+    stopped_early = False
+    for epoch in range(state["epoch"], train_args.num_train_epochs):
+        model.train()
+        train_sampler.set_epoch(epoch)
+        epoch_start = time.perf_counter()
+        skip = state["batches_in_epoch"]
+        batches = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
+        tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
+        for batch in batches:
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and train_args.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), train_args.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            loss_sum += loss.detach()
+            tokens += batch["attention_mask"].sum()
+            state["batches_in_epoch"] += 1
+            if accelerator.sync_gradients:
+                state["global_step"] += 1
+                progress.update(1)
+                if checkpoint_every and state["global_step"] % checkpoint_every == 0:
+                    state["train_seconds"] += time.perf_counter() - epoch_start
+                    epoch_start = time.perf_counter()
+                    save_checkpoint(accelerator, output_dir, state, train_args.save_total_limit)
+        epoch_batches = max(state["batches_in_epoch"] - skip, 1)
+        train_loss = accelerator.reduce(loss_sum, "mean").item() / epoch_batches
+        state["tokens_seen"] += int(accelerator.reduce(tokens, "sum").item())
+        state["train_seconds"] += time.perf_counter() - epoch_start
+
+        scores = evaluate_split(model, eval_loaders["validation"], accelerator, metric, label_names)
+        entry = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "learning_rate": scheduler.get_last_lr()[0],
+            "seconds": state["train_seconds"],
+            "validation_loss": scores["loss"],
+            "validation_accuracy": scores["accuracy"],
+            "validation_macro_f1": scores["macro_f1"],
+        }
+        state["history"].append(entry)
+        logger.info(
+            f"epoch {epoch + 1}: train_loss {train_loss:.4f} lr {entry['learning_rate']:.2e} "
+            f"validation_loss {scores['loss']:.4f} accuracy {scores['accuracy']:.4f} "
+            f"macro_f1 {scores['macro_f1']:.4f} ({state['train_seconds']:.1f}s)",
+            main_process_only=True,
+        )
+        if report_to:
+            accelerator.log({k: v for k, v in entry.items() if k != "epoch"}, step=epoch + 1)
+
+        score = scores[metric_name]
+        if is_better(score, state["best_metric"], metric_name):
+            state.update(best_metric=score, best_epoch=epoch + 1, evaluations_without_improvement=0)
+            save_best(accelerator, model, output_dir)
+        else:
+            state["evaluations_without_improvement"] += 1
+        patience = train_args.early_stopping_patience
+        stopped_early = patience is not None and state["evaluations_without_improvement"] >= patience
+        state.update(epoch=epoch + 1, batches_in_epoch=0)
+        if train_args.checkpointing_steps == "epoch" or stopped_early:
+            save_checkpoint(accelerator, output_dir, state, train_args.save_total_limit)
+        if stopped_early:
+            logger.info(
+                f"Early stopping: no {metric_name} improvement for {patience} evaluation(s)",
+                main_process_only=True,
+            )
+            break
+    progress.close()
+
+    # The best epoch's weights, not the last ones, are evaluated and saved.
+    best_weights = load_file(str(output_dir / CHECKPOINTS / "best" / "model.safetensors"))
+    accelerator.unwrap_model(model).load_state_dict(best_weights)
+    results = {
+        "train_loss": state["history"][-1]["train_loss"],
+        "train_runtime": state["train_seconds"],
+        "tokenizer_train_runtime": tokenizer_runtime,
+        "train_samples_per_second": len(encoded["train"])
+        * len(state["history"])
+        / max(state["train_seconds"], 1e-9),
+        "train_tokens_per_second": state["tokens_seen"] / max(state["train_seconds"], 1e-9),
+        "epoch": float(len(state["history"])),
+        "best_epoch": state["best_epoch"],
+        "stopped_early": stopped_early,
+        "num_processes": accelerator.num_processes,
+        "num_train_samples": len(encoded["train"]),
+        "labels": label_names,
+    }
+    for split, loader in eval_loaders.items():
+        results.update(prefixed(split, evaluate_split(model, loader, accelerator, metric, label_names)))
+        results[f"num_{split}_samples"] = len(encoded[split])
+    results["widget_examples"] = widget_examples(
+        splits["validation"]["text"], splits["validation"]["label"], label_names
+    )
+    results["epoch_log"] = state["history"]
+
+    if accelerator.is_main_process:
+        final_model = accelerator.unwrap_model(model)
+        final_model.config.text_cleaning = final_model.config.text_cleaning or {}
+
+        def write_files(folder: Path):
+            final_model.save_pretrained(folder)
+            tokenizer.save_pretrained(folder)
+            (folder / "training_args.yaml").write_text(
+                args_to_yaml((data_args, tokenizer_args, model_args, train_args), argv), encoding="utf-8"
+            )
+            (folder / "all_results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+            plot_training_curves(state["history"], folder / "training_curves.png", metric_name)
+            matrix_split = "test" if "test" in eval_loaders else "validation"
+            matrix = results[f"{matrix_split}_confusion_matrix"]
+            plot_confusion_matrix(
+                matrix, label_names, folder / "confusion_matrix.png", f"Confusion matrix ({matrix_split})"
+            )
+
+        publish(output_dir, write_files)
+        logger.info(f"Saved the model folder {output_dir}", main_process_only=True)
+        summary = {k: round(v, 4) for k, v in results.items() if isinstance(v, float)}
+        logger.info(f"Results: {json.dumps(summary)}", main_process_only=True)
+    accelerator.wait_for_everyone()
+    if report_to:
+        accelerator.end_training()
+
+    if train_args.push_to_hub and accelerator.is_main_process:
+        from .hub import push_to_hub
+
+        push_to_hub(
+            output_dir,
+            train_args.hub_model_id,
+            token=train_args.hub_token,
+            private=train_args.hub_private_repo,
+        )
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    for noisy in ("httpx", "datasets", "transformers", "accelerate.checkpointing", "accelerate.accelerator"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return train(*parse_args(argv), argv=argv)
