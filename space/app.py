@@ -106,10 +106,9 @@ def read_results(model_id: str, revision: str | None) -> dict:
 
             path = Path(hf_hub_download(model_id, "all_results.json", revision=revision))
         return json.loads(path.read_text(encoding="utf-8"))
-    except Exception as error:  # optional file: the page works without it
-        print(
-            f"all_results.json not read ({type(error).__name__}: {error}); no test accuracy or examples shown"
-        )
+    except Exception as error:  # an optional file: the page works without it
+        reason = "absent" if isinstance(error, FileNotFoundError) else f"{type(error).__name__}: {error}"
+        print(f"all_results.json not read ({reason}): no test accuracy or examples on the page")
         return {}
 
 
@@ -287,7 +286,7 @@ def main():
     info = model_info(model_id, revision, classifier.labels, read_results(model_id, revision))
     demo = build_demo(BatchingPredictor(classifier), info)
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch(); the default theme's fonts ship with Gradio.
-    demo.launch(theme=gr.themes.Default(), footer_links=["api"])
+    demo.launch(theme=gr.themes.Default(), footer_links=["api"], max_file_size="10mb")
 
 
 if __name__ == "__main__":

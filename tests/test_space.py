@@ -334,3 +334,26 @@ def test_check_text_limits(inference):
         inference.check_text("x" * (inference.MAX_CHARS + 1))
     with pytest.raises(inference.InputError, match="empty"):
         inference.check_text(None)
+
+
+def test_highlight_tiles_the_text_and_scales_scores_to_plus_minus_one(inference):
+    app = load_space_module("app")
+    text = "good, not bad  and more"
+    prediction = inference.Prediction(
+        label="positive",
+        scores={"negative": 0.2, "positive": 0.8},
+        num_tokens=6,
+        used_tokens=4,
+        used_chars=13,
+        contributions=[(0, 4, 0.2), (4, 5, 0.0), (6, 9, -0.4), (10, 13, 0.1)],  # leave-one-out drops
+    )
+    assert app.highlight(text, prediction) == [
+        ("good", 0.5),
+        (",", 0.0),
+        (" ", None),
+        ("not", -1.0),
+        (" ", None),
+        ("bad", 0.25),
+        ("  and more", None),  # not read: after the truncation point
+    ]
+    assert "6 tokens" in app.truncation_note(prediction, max_tokens=4)
