@@ -244,7 +244,7 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         if self.config.problem_type == "regression":
             return F.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
         if self.config.problem_type == "single_label_classification":
-            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1).long())
         return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
