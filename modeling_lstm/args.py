@@ -24,6 +24,12 @@ class DataArguments:
     dataset_config_name: str | None = field(
         default=None, metadata={"help": "The Hub dataset's configuration."}
     )
+    data_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "A folder with train.* / validation.* / test.* files; used instead of dataset_name."
+        },
+    )
     train_file: str | None = field(default=None, metadata={"help": "CSV, TSV, JSON/JSONL or Parquet."})
     validation_file: str | None = field(default=None, metadata={"help": "Same formats as train_file."})
     test_file: str | None = field(default=None, metadata={"help": "Same formats as train_file."})
@@ -170,8 +176,10 @@ def parse_args(argv: list[str] | None = None):
     data_args, tokenizer_args, model_args, train_args = arg_objects
     if train_args.output_dir is None:
         raise UserInputError("--output_dir is required (on the command line or in the --config file)")
-    if not (data_args.dataset_name or data_args.train_file):
-        raise UserInputError("give --train_file (CSV, TSV, JSON/JSONL, Parquet) or --dataset_name")
+    if not (data_args.dataset_name or data_args.train_file or data_args.data_dir):
+        raise UserInputError(
+            "give --train_file (CSV, TSV, JSON/JSONL, Parquet), --data_dir or --dataset_name"
+        )
     if train_args.push_to_hub and not train_args.hub_model_id:
         raise UserInputError("--push_to_hub needs --hub_model_id namespace/name")
     return data_args, tokenizer_args, model_args, train_args

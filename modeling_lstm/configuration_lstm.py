@@ -81,7 +81,9 @@ class LSTMConfig(PreTrainedConfig):
         if pooling not in POOLING_MODES:
             raise ValueError(f"LSTMConfig.pooling must be one of {', '.join(POOLING_MODES)}; got {pooling!r}")
         if not isinstance(pad_token_id, int) or not 0 <= pad_token_id < vocab_size:
-            raise ValueError(f"LSTMConfig.pad_token_id must be in [0, vocab_size={vocab_size}), got {pad_token_id!r}")
+            raise ValueError(
+                f"LSTMConfig.pad_token_id must be in [0, vocab_size={vocab_size}), got {pad_token_id!r}"
+            )
         if not initializer_range > 0:
             raise ValueError(f"LSTMConfig.initializer_range must be positive, got {initializer_range!r}")
 

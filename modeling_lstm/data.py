@@ -69,6 +69,22 @@ def check_data_file(option: str, file: str) -> str:
     return builder
 
 
+def find_split_files(data_args: DataArguments) -> None:
+    """Fill unset --*_file options from --data_dir (train.csv, validation.jsonl, dev.tsv, test.parquet...)."""
+    folder = Path(data_args.data_dir)
+    if not folder.is_dir():
+        raise UserInputError(f"--data_dir {folder}: folder not found")
+    names = {"train_file": ("train",), "validation_file": VALIDATION_SPLIT_NAMES, "test_file": ("test",)}
+    for option, stems in names.items():
+        if getattr(data_args, option) is None:
+            found = [folder / f"{stem}{suffix}" for stem in stems for suffix in FORMATS]
+            found = [path for path in found if path.is_file()]
+            if found:
+                setattr(data_args, option, str(found[0]))
+    if data_args.train_file is None:
+        raise UserInputError(f"--data_dir {folder}: no train file (train.csv, train.tsv, train.json, ...)")
+
+
 def load_local_files(data_args: DataArguments) -> DatasetDict:
     splits = {}
     for split, option in (("train", "train_file"), ("validation", "validation_file"), ("test", "test_file")):
@@ -131,6 +147,17 @@ def pick_column(
     )
 
 
+def standard_columns(
+    dataset: Dataset, text_column: str | None, label_column: str | None, source: str
+) -> Dataset:
+    """Keep the text and label columns only, named `text` and `label`."""
+    text = pick_column(dataset.column_names, text_column, TEXT_COLUMN_CANDIDATES, "text", source)
+    label = pick_column(dataset.column_names, label_column, LABEL_COLUMN_CANDIDATES, "label", source)
+    if text == label:
+        raise UserInputError(f"{source}: the text and label columns are both '{text}'")
+    return dataset.select_columns([text, label]).rename_columns({text: "text", label: "label"})
+
+
 def split_source(data_args: DataArguments, split: str) -> str:
     """How errors name a split: its file, or the Hub dataset and split."""
     file = getattr(data_args, f"{split}_file", None)
@@ -178,12 +205,14 @@ def clean_split(dataset: Dataset, data_args: DataArguments, source: str) -> Data
     return dataset
 
 
-def encode_labels(dataset: Dataset, names: list[str], source: str) -> Dataset:
+def encode_labels(dataset: Dataset, names: list[str], source: str, known_as: str = "train") -> Dataset:
     """Map labels to ids of `names`; an unseen label is an error naming its row."""
     feature = dataset.features["label"]
     if isinstance(feature, ClassLabel):
         if list(feature.names) != names:
-            raise UserInputError(f"{source}: label names {feature.names} differ from train's {names}")
+            raise UserInputError(
+                f"{source}: label names {feature.names} differ from the {known_as} labels {names}"
+            )
         return dataset
     index = {name: position for position, name in enumerate(names)}
     values = [str(value) for value in dataset["label"]]
@@ -191,8 +220,8 @@ def encode_labels(dataset: Dataset, names: list[str], source: str) -> Dataset:
     if any(unseen):
         value = values[unseen.index(True)]
         raise UserInputError(
-            f"{source} row {unseen.index(True) + 1}: label '{value}' never appears in train "
-            f"(train labels: {', '.join(names)})"
+            f"{source} row {unseen.index(True) + 1}: label '{value}' is not among the {known_as} labels "
+            f"({', '.join(names)})"
         )
     dataset = dataset.remove_columns("label").add_column("label", [index[value] for value in values])
     return dataset.cast_column("label", ClassLabel(names=names))
@@ -200,7 +229,10 @@ def encode_labels(dataset: Dataset, names: list[str], source: str) -> Dataset:
 
 def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
     """Load, validate and encode: returns train / validation / (test) with `text` and `label` columns."""
-    raw = load_hub_dataset(data_args) if data_args.dataset_name else load_local_files(data_args)
+    if data_args.data_dir:
+        find_split_files(data_args)
+    local = data_args.train_file is not None  # local files win over a Hub name
+    raw = load_local_files(data_args) if local else load_hub_dataset(data_args)
     if data_args.max_train_samples is not None:
         raw["train"] = raw["train"].select(range(min(data_args.max_train_samples, len(raw["train"]))))
     for split in ("validation", "test"):
@@ -210,16 +242,7 @@ def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
     splits = {}
     for split, dataset in raw.items():
         source = split_source(data_args, split)
-        text_column = pick_column(
-            dataset.column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", source
-        )
-        label_column = pick_column(
-            dataset.column_names, data_args.label_column, LABEL_COLUMN_CANDIDATES, "label", source
-        )
-        if text_column == label_column:
-            raise UserInputError(f"{source}: the text and label columns are both '{text_column}'")
-        dataset = dataset.select_columns([text_column, label_column])
-        dataset = dataset.rename_columns({text_column: "text", label_column: "label"})
+        dataset = standard_columns(dataset, data_args.text_column, data_args.label_column, source)
         splits[split] = clean_split(dataset, data_args, source)
 
     names = label_names_from_train(splits["train"])
@@ -258,3 +281,19 @@ def tokenize_splits(
         return encoded
 
     return splits.map(tokenize, batched=True, num_proc=num_proc, remove_columns=["text"], desc="Tokenizing")
+
+
+def load_labelled_file(
+    file: str, label_names: list[str], text_column: str | None, label_column: str | None, drop_empty: bool
+) -> Dataset:
+    """One evaluation file, validated like training data, its labels encoded with a trained model's names."""
+    data_args = DataArguments(
+        test_file=file, text_column=text_column, label_column=label_column, drop_empty=drop_empty
+    )
+    dataset = standard_columns(load_local_files(data_args)["test"], text_column, label_column, file)
+    if isinstance(dataset.features["label"], ClassLabel):
+        # A Parquet file may carry its own ClassLabel; compare by name, not by id.
+        names = dataset.features["label"].names
+        dataset = dataset.cast_column("label", datasets.Value("string"))
+        dataset = dataset.map(lambda row: {"label": names[int(row["label"])]})
+    return encode_labels(clean_split(dataset, data_args, file), label_names, file, known_as="model's")

@@ -71,7 +71,9 @@ class LSTMEncoder(nn.Module):
             output, _ = forward_lstm(hidden)  # (batch, seq, hidden_size)
             if self.bidirectional:
                 backward, _ = self.backward_layers[layer](gather_time(hidden, reverse_index))
-                output = torch.cat([output, gather_time(backward, reverse_index)], dim=-1)  # (batch, seq, 2*hidden)
+                output = torch.cat(
+                    [output, gather_time(backward, reverse_index)], dim=-1
+                )  # (batch, seq, 2*hidden)
             hidden = output
             if output_hidden_states:
                 all_hidden.append(hidden)
@@ -111,13 +113,17 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
     def __init__(self, config: LSTMConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        self.embeddings = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
+        )
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.encoder = LSTMEncoder(config)
         pooled_size = config.hidden_size * (2 if config.bidirectional else 1)
         # Created only when used: DDP rejects parameters that receive no gradient.
         self.attention = (
-            nn.Sequential(nn.Linear(pooled_size, pooled_size), nn.Tanh(), nn.Linear(pooled_size, 1, bias=False))
+            nn.Sequential(
+                nn.Linear(pooled_size, pooled_size), nn.Tanh(), nn.Linear(pooled_size, 1, bias=False)
+            )
             if config.pooling == "attention"
             else None
         )
@@ -184,7 +190,9 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             output_hidden_states (`bool`, *optional*):
                 Return the embeddings and each layer's per-token outputs, aligned with `input_ids`.
         """
-        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_attentions = (
+            output_attentions if output_attentions is not None else self.config.output_attentions
+        )
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
@@ -231,7 +239,9 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         if not return_dict:
             output = tuple(t for t in (logits, hidden_states, attentions) if t is not None)
             return ((loss,) + output) if loss is not None else output
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions)
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions
+        )
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.problem_type is None:

@@ -73,7 +73,10 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
         return (
             models.WordPiece(unk_token=UNK_TOKEN),
             trainers.WordPieceTrainer(
-                vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_tokens, show_progress=False
+                vocab_size=vocab_size,
+                min_frequency=min_frequency,
+                special_tokens=special_tokens,
+                show_progress=False,
             ),
             pre_tokenizers.BertPreTokenizer(),
             decoders.WordPiece(),
@@ -82,7 +85,10 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
         return (
             models.BPE(unk_token=UNK_TOKEN),
             trainers.BpeTrainer(
-                vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_tokens, show_progress=False
+                vocab_size=vocab_size,
+                min_frequency=min_frequency,
+                special_tokens=special_tokens,
+                show_progress=False,
             ),
             pre_tokenizers.Metaspace(),
             decoders.Metaspace(),
@@ -101,7 +107,10 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
         return (
             models.WordLevel(unk_token=UNK_TOKEN),
             trainers.WordLevelTrainer(
-                vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_tokens, show_progress=False
+                vocab_size=vocab_size,
+                min_frequency=min_frequency,
+                special_tokens=special_tokens,
+                show_progress=False,
             ),
             pre_tokenizers.BertPreTokenizer(),
             None,

@@ -1,0 +1,78 @@
+"""Fast batched prediction for scripts: no datasets, evaluate or training code on this path."""
+
+import os
+from collections.abc import Iterable, Iterator
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as transformers_logging
+
+from .errors import UserInputError
+
+
+def load_classifier(model: str, revision: str | None = None):
+    """Model and tokenizer from a local folder or a Hub repo id, in eval mode."""
+    looks_local = model.startswith(("/", ".", "~")) or os.path.exists(model)
+    if looks_local and not os.path.isdir(os.path.expanduser(model)):
+        raise UserInputError(f"--model {model}: folder not found")
+    transformers_logging.disable_progress_bar()  # scripts print results on stdout; keep the terminal clean
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            os.path.expanduser(model), revision=revision, trust_remote_code=True
+        )
+        classifier = AutoModelForSequenceClassification.from_pretrained(
+            os.path.expanduser(model), revision=revision, trust_remote_code=True
+        )
+    except OSError as error:
+        raise UserInputError(f"--model {model}: {str(error).splitlines()[0]}") from None
+    return classifier.eval(), tokenizer
+
+
+def set_inference_threads() -> None:
+    """One intra-op thread per core, unless the user chose (OMP_NUM_THREADS)."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(os.cpu_count() or 1)
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def predict_probabilities(
+    model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int | None = None
+):
+    """Class probabilities (len(texts), num_labels), computed on length-sorted batches to cut padding."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    probabilities = torch.empty(len(texts), model.config.num_labels)
+    max_length = max_length or tokenizer.model_max_length
+    with torch.inference_mode():
+        for positions in batched(order, batch_size):
+            encoded = tokenizer(
+                [texts[i] for i in positions],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            logits = model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
+            probabilities[positions] = logits.float().softmax(-1)
+    return probabilities
+
+
+def top_labels(probabilities: torch.Tensor, id2label: dict, top_k: int) -> list[list[dict]]:
+    """Per text, the `top_k` labels with their scores, best first (the pipeline's output shape)."""
+    scores, indices = probabilities.topk(min(top_k, probabilities.size(1)), dim=-1)
+    return [
+        [
+            {"label": id2label[int(i)], "score": round(float(s), 6)}
+            for s, i in zip(row_scores, row_indices, strict=True)
+        ]
+        for row_scores, row_indices in zip(scores, indices, strict=True)
+    ]

@@ -1,0 +1,67 @@
+"""Evaluate a trained model on a labelled file: prints the metrics and saves them as JSON.
+
+python scripts/evaluate.py --model out/emotion --test_file test.csv [--output metrics.json]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from modeling_lstm.data import load_labelled_file
+from modeling_lstm.errors import UserInputError
+from modeling_lstm.inference import load_classifier, predict_probabilities, set_inference_threads
+from modeling_lstm.metrics import load_classification_metric
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="A model folder or a Hub repo id.")
+    parser.add_argument("--revision", default=None, help="Branch, tag or commit of a Hub repo.")
+    parser.add_argument(
+        "--test_file", required=True, help="CSV, TSV, JSON/JSONL or Parquet with texts and labels."
+    )
+    parser.add_argument("--text_column", default=None)
+    parser.add_argument("--label_column", default=None)
+    parser.add_argument("--drop_empty", action="store_true", help="Skip empty texts instead of failing.")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--output", default=None, help="JSON file for the metrics (default: print only).")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    set_inference_threads()
+    model, tokenizer = load_classifier(args.model, args.revision)
+    label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    dataset = load_labelled_file(
+        args.test_file, label_names, args.text_column, args.label_column, args.drop_empty
+    )
+    probabilities = predict_probabilities(model, tokenizer, dataset["text"], args.batch_size)
+    metric = load_classification_metric()
+    scores = metric.compute(
+        predictions=probabilities.argmax(-1).tolist(), references=dataset["label"], label_names=label_names
+    )
+    scores["num_samples"] = len(dataset)
+    print(f"accuracy {scores['accuracy']:.4f}  macro_f1 {scores['macro_f1']:.4f}  ({len(dataset)} texts)")
+    print(f"{'label':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}")
+    for name, row in scores["per_class"].items():
+        print(
+            f"{name:<20} {row['precision']:>9.4f} {row['recall']:>9.4f} {row['f1']:>9.4f} {row['support']:>9}"
+        )
+    if args.output:
+        output = Path(args.output)
+        partial = output.with_name(output.name + ".partial")  # never leave a half-written file
+        partial.write_text(json.dumps(scores, indent=2), encoding="utf-8")
+        partial.replace(output)
+    return scores
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

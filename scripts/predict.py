@@ -1,0 +1,71 @@
+"""Predict labels for texts given as arguments, in a file (one per line) or on stdin; prints JSON lines.
+
+python scripts/predict.py --model out/emotion "i feel great" "this is awful"
+python scripts/predict.py --model user/lstm-emotion --input_file texts.txt --top_k 3
+cat texts.txt | python scripts/predict.py --model out/emotion
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from modeling_lstm.errors import UserInputError
+from modeling_lstm.inference import load_classifier, predict_probabilities, set_inference_threads, top_labels
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("texts", nargs="*", help="Texts to classify (default: --input_file or stdin).")
+    parser.add_argument("--model", required=True, help="A model folder or a Hub repo id.")
+    parser.add_argument("--revision", default=None, help="Branch, tag or commit of a Hub repo.")
+    parser.add_argument("--input_file", default=None, help="A UTF-8 text file, one text per line.")
+    parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
+    parser.add_argument("--batch_size", type=int, default=64)
+    return parser.parse_args(argv)
+
+
+def read_texts(args) -> list[str]:
+    if args.texts:
+        return args.texts
+    if args.input_file:
+        path = Path(args.input_file)
+        if not path.is_file():
+            raise UserInputError(f"--input_file {path}: file not found")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as error:
+            raise UserInputError(f"--input_file {path}: not valid UTF-8 at byte {error.start}") from None
+    else:
+        lines = sys.stdin.read().splitlines()
+    texts = [line for line in lines if line.strip()]
+    if not texts:
+        raise UserInputError(f"no texts to classify in {args.input_file or 'stdin'}")
+    return texts
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.top_k < 1:
+        raise UserInputError(f"--top_k must be at least 1, got {args.top_k}")
+    texts = read_texts(args)
+    set_inference_threads()
+    model, tokenizer = load_classifier(args.model, args.revision)
+    probabilities = predict_probabilities(model, tokenizer, texts, args.batch_size)
+    for text, labels in zip(texts, top_labels(probabilities, model.config.id2label, args.top_k), strict=True):
+        print(
+            json.dumps(
+                {"text": text, "label": labels[0]["label"], "score": labels[0]["score"], "top_k": labels},
+                ensure_ascii=False,
+            )
+        )
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
