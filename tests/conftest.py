@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["hub_fixtures"]  # the Hub-protocol server and push fixtures (tests/hub_fixtures.py)
+
 # Set before transformers / huggingface_hub are imported anywhere in the test session.
 _HF_HOME = tempfile.mkdtemp(prefix="hf-home-")
 os.environ["HF_HOME"] = _HF_HOME
