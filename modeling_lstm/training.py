@@ -86,7 +86,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
 
 
 def make_dataloader(dataset, collator, batch_size, seed, shuffle, group, num_workers=0):
-    sampler = LengthGroupedBatchSampler(dataset["length"], batch_size, seed, shuffle=shuffle, group=group)
+    sampler = LengthGroupedBatchSampler(list(dataset["length"]), batch_size, seed, shuffle=shuffle, group=group)
     loader = DataLoader(
         dataset.remove_columns("length"), batch_sampler=sampler, collate_fn=collator, num_workers=num_workers
     )

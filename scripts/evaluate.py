@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from modeling_lstm.cli import run_cli
 from modeling_lstm.data import load_labelled_file
-from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import load_classifier, predict_probabilities, set_inference_threads
 from modeling_lstm.metrics import load_classification_metric
 
@@ -39,7 +39,7 @@ def main(argv=None) -> dict:
     dataset = load_labelled_file(
         args.test_file, label_names, args.text_column, args.label_column, args.drop_empty
     )
-    probabilities = predict_probabilities(model, tokenizer, dataset["text"], args.batch_size)
+    probabilities = predict_probabilities(model, tokenizer, list(dataset["text"]), args.batch_size)
     metric = load_classification_metric()
     scores = metric.compute(
         predictions=probabilities.argmax(-1).tolist(), references=dataset["label"], label_names=label_names
@@ -60,8 +60,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_cli(main))

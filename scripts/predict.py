@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import load_classifier, predict_probabilities, set_inference_threads, top_labels
 
@@ -64,8 +65,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_cli(main))

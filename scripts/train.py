@@ -6,12 +6,8 @@ python scripts/train.py --train_file data.csv --output_dir out/my-model
 
 import sys
 
-from modeling_lstm.errors import UserInputError
+from modeling_lstm.cli import run_cli
 from modeling_lstm.training import main
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_cli(main))

@@ -1,0 +1,195 @@
+"""Data loading and validation: every bad input is one clear line, exit code 2, and nothing in --output_dir."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, subprocess_env
+
+from modeling_lstm.args import DataArguments
+from modeling_lstm.cli import run_cli
+from modeling_lstm.data import load_splits
+from modeling_lstm.errors import UserInputError
+from modeling_lstm.training import main as train_main
+
+GOOD_ROWS = [("good fun film", "pos"), ("bad dull film", "neg")] * 10
+
+
+def write_csv(path, rows, header=("text", "label")):
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def train_exit(tmp_path, capsys, *argv) -> tuple[int, str]:
+    """Run train.py's main in-process; returns (exit code, stderr)."""
+    code = run_cli(train_main, [*argv, "--output_dir", str(tmp_path / "out"), "--num_train_epochs", "1"])
+    return code, capsys.readouterr().err
+
+
+BAD_INPUTS = {
+    "missing file": (lambda d: ["--train_file", str(d / "nope.csv")], "nope.csv: file not found"),
+    "empty file": (lambda d: ["--train_file", str(d / "empty.csv")], "empty.csv: the file is empty"),
+    "header only": (lambda d: ["--train_file", str(d / "header.csv")], "header only, no data rows"),
+    "no text column": (lambda d: ["--train_file", str(d / "cols.csv")], "no text column found"),
+    "no label column": (
+        lambda d: ["--train_file", str(d / "cols.csv"), "--text_column", "comment"],
+        "no label column found",
+    ),
+    "unknown --text_column": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--text_column", "review"],
+        "no column 'review' (--text_column); available columns: text, label",
+    ),
+    "empty and null texts": (
+        lambda d: ["--train_file", str(d / "empty_texts.csv")],
+        "2 empty or null text(s) in the text column (row 2, 4); fix them or pass --drop_empty",
+    ),
+    "null labels": (
+        lambda d: ["--train_file", str(d / "null_labels.csv")],
+        "1 row(s) without a label (row 3)",
+    ),
+    "single class": (lambda d: ["--train_file", str(d / "one_class.csv")], "a single class ('pos')"),
+    "non-UTF-8": (
+        lambda d: ["--train_file", str(d / "latin1.csv")],
+        "latin1.csv line 3: not valid UTF-8 (byte 0xe9)",
+    ),
+    "malformed CSV row": (
+        lambda d: ["--train_file", str(d / "malformed.csv")],
+        "malformed.csv row 2 (line 3): expected 2 fields like the header, found 4",
+    ),
+    "unseen validation label": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--validation_file", str(d / "unseen.csv")],
+        "unseen.csv row 2: label 'meh' is not among the train labels (neg, pos)",
+    ),
+    "unknown extension": (lambda d: ["--train_file", str(d / "data.xlsx")], "unknown format '.xlsx'"),
+    "missing config file": (lambda d: ["--config", str(d / "none.yaml")], "none.yaml: file not found"),
+    "unknown config key": (lambda d: ["--config", str(d / "typo.yaml")], "unknown argument(s) num_epochs"),
+}
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    write_csv(tmp_path / "good.csv", GOOD_ROWS)
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("text,label\n")
+    write_csv(tmp_path / "cols.csv", [("a", "b")] * 4, header=("comment", "tag"))
+    write_csv(
+        tmp_path / "empty_texts.csv",
+        [("fine", "pos"), ("", "neg"), ("ok", "neg"), ("   ", "pos")] + GOOD_ROWS,
+    )
+    write_csv(tmp_path / "null_labels.csv", [("a", "pos"), ("b", "neg"), ("c", "")] + GOOD_ROWS)
+    write_csv(tmp_path / "one_class.csv", [("a", "pos"), ("b", "pos")])
+    (tmp_path / "latin1.csv").write_bytes(
+        "text,label\nfine,pos\ncaf\u00e9 cr\u00e8me,neg\n".encode("latin-1")
+    )
+    (tmp_path / "malformed.csv").write_text("text,label\ngood,pos\nbad, really,neg,extra\n")
+    write_csv(tmp_path / "unseen.csv", [("a", "pos"), ("b", "meh")])
+    (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "typo.yaml").write_text(f"train_file: {tmp_path / 'good.csv'}\nnum_epochs: 3\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_2_and_nothing_written(case, bad_files, capsys):
+    make_argv, expected = BAD_INPUTS[case]
+    code, stderr = train_exit(bad_files, capsys, *make_argv(bad_files))
+    assert code == 2
+    # Progress bars may precede it; the error itself is one line, the last one, and there is no traceback.
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and stderr.strip().splitlines()[-1] == errors[0], stderr
+    assert "Traceback" not in stderr
+    assert expected in errors[0]
+    assert not (bad_files / "out").exists()
+
+
+def test_script_prints_no_traceback_for_user_errors(bad_files):
+    """The real command line: exit code 2, one line on stderr, no Python traceback."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/train.py",
+            "--train_file",
+            str(bad_files / "malformed.csv"),
+            "--output_dir",
+            str(bad_files / "out"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert not (bad_files / "out").exists()
+
+
+def test_drop_empty_skips_empty_texts(bad_files):
+    args = DataArguments(train_file=str(bad_files / "empty_texts.csv"), drop_empty=True)
+    splits = load_splits(args, seed=0)
+    total = len(splits["train"]) + len(splits["validation"])
+    assert total == 4 + len(GOOD_ROWS) - 2
+    assert all(text.strip() for split in splits.values() for text in split["text"])
+
+
+def test_labels_strings_sorted_and_validation_carved_stratified(tmp_path):
+    rows = [(f"text {i}", ["b", "a", "c"][i % 3]) for i in range(300)]
+    splits = load_splits(DataArguments(train_file=str(write_csv(tmp_path / "t.csv", rows))), seed=1)
+    assert splits["train"].features["label"].names == ["a", "b", "c"]
+    assert len(splits["validation"]) == 30
+    # Stratified: each class keeps its share in the carved validation split.
+    assert sorted(splits["validation"]["label"]).count(0) == 10
+    again = load_splits(DataArguments(train_file=str(tmp_path / "t.csv")), seed=1)
+    assert again["validation"]["text"] == splits["validation"]["text"]  # seeded
+
+
+def test_integer_labels_keep_numeric_order(tmp_path):
+    rows = [(f"t {i}", [10, 2, 1][i % 3]) for i in range(30)]
+    splits = load_splits(DataArguments(train_file=str(write_csv(tmp_path / "t.csv", rows))), seed=0)
+    assert splits["train"].features["label"].names == ["1", "2", "10"]
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".jsonl", ".json", ".parquet"])
+def test_formats_from_extension(tmp_path, suffix):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"sentence": [t for t, _ in GOOD_ROWS], "category": [label for _, label in GOOD_ROWS]}
+    )
+    path = tmp_path / f"train{suffix}"
+    if suffix == ".tsv":
+        frame.to_csv(path, sep="\t", index=False)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif suffix == ".json":
+        path.write_text(json.dumps(frame.to_dict(orient="records")))
+    else:
+        frame.to_parquet(path)
+    splits = load_splits(DataArguments(train_file=str(path)), seed=0)  # default column names found
+    assert splits["train"].features["label"].names == ["neg", "pos"]
+    assert len(splits["train"]) + len(splits["validation"]) == len(GOOD_ROWS)
+
+
+def test_text_that_reads_na_is_a_text(tmp_path):
+    rows = [("NA", "pos"), ("null", "neg")] + GOOD_ROWS
+    splits = load_splits(DataArguments(train_file=str(write_csv(tmp_path / "t.csv", rows))), seed=0)
+    texts = list(splits["train"]["text"]) + list(splits["validation"]["text"])
+    assert "NA" in texts and "null" in texts
+
+
+def test_data_dir_finds_split_files(emotion_dir):
+    args = DataArguments(data_dir=str(emotion_dir), max_train_samples=50, max_eval_samples=20)
+    splits = load_splits(args, seed=0)
+    assert set(splits) == {"train", "validation", "test"}
+    assert splits["train"].features["label"].names == ["anger", "fear", "joy", "love", "sadness", "surprise"]
+
+
+def test_user_input_error_is_the_one_error_type():
+    with pytest.raises(UserInputError):
+        load_splits(DataArguments(train_file="/nonexistent/train.csv"), seed=0)
