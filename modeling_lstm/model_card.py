@@ -290,7 +290,7 @@ def _model_table(run: TrainedRun) -> str:
     config = run.config
     max_length = run.tokenizer_config.get("model_max_length")
     rows = [
-        ["vocabulary size", config.get("vocab_size")],
+        ["vocabulary size", f"{config.get('vocab_size', 0):,}"],
         ["tokenizer", run.tokenizer_model_type or "–"],
         ["embedding size", config.get("embedding_dim")],
         ["LSTM hidden size (per direction)", config.get("hidden_size")],
@@ -432,7 +432,9 @@ def _summary(run: TrainedRun, repo_id: str, dataset: DatasetRef) -> str:
 
 def render_body(run: TrainedRun, repo_id: str) -> str:
     dataset = dataset_ref(run.data_args)
-    examples = widget_examples(run, limit=3) or FALLBACK_EXAMPLES
+    # The shortest examples keep the snippet readable; the widget shows them all.
+    examples = sorted(widget_examples(run), key=len)[:3] or FALLBACK_EXAMPLES
+    data_rows = _scalars(run.data_args, skip_false=True)  # off switches (cleaning not used) only lengthen it
     command = run.training_args.get("command")
     tokenizer_rows = _scalars(run.training_args.get("tokenizer") or {}, prefix="tokenizer.")
     hyperparameter_rows = _scalars(run.training_args.get("training") or {}) + tokenizer_rows
@@ -454,9 +456,7 @@ def render_body(run: TrainedRun, repo_id: str) -> str:
         ),
         "model_table": _model_table(run),
         "dataset_paragraph": _dataset_paragraph(run, dataset),
-        "data_table": markdown_table(["data setting", "value"], rows)
-        if (rows := _scalars(run.data_args))
-        else None,
+        "data_table": markdown_table(["data setting", "value"], data_rows) if data_rows else None,
         "training_paragraph": _training_paragraph(run),
         "hyperparameters_table": (
             markdown_table(["hyper-parameter", "value"], hyperparameter_rows) if hyperparameter_rows else None
