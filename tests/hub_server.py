@@ -1056,6 +1056,30 @@ class HubServer:
         repo = self.repo(repo_id, repo_type)
         return list(repo.history(repo.resolve(revision)))
 
+    def seed_repo(
+        self, repo_id: str, files: dict[str, bytes], repo_type: str = "model", message: str = "Add files"
+    ) -> str:
+        """Create `repo_id` if needed and commit `files` to main directly, as if uploaded (binary files as LFS).
+
+        Fast setup for tests that only need a repo to exist (a dataset for `load_dataset`, say); returns the
+        commit id. Uploads that are themselves under test should go through the client instead."""
+        state = self.state
+        with state.lock:
+            repo = state.repos.get((repo_type, repo_id))
+            if repo is None:
+                sdk = "gradio" if repo_type == "space" else None
+                repo = state.create_repo(repo_type, repo_id, False, sdk, self.user.name)
+            head = repo.resolve("main")
+            entries = dict(head.files)
+            for path, content in files.items():
+                sha256 = state.store(content)
+                if state.must_use_lfs(head, path, len(content), content[:512]):
+                    repo.lfs_objects.add(sha256)
+                    entries[path] = FileEntry.lfs_object(sha256, len(content))
+                else:
+                    entries[path] = FileEntry.regular(content)
+            return state.add_commit(repo, "main", entries, message, "", self.user.name).id
+
     def stored_objects(self) -> list[Path]:
         return sorted(p for p in self.state.objects.iterdir() if not p.name.endswith(".partial"))
 

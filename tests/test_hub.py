@@ -2,9 +2,11 @@
 
 import importlib.util
 import json
+import os
 import shutil
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +15,7 @@ from hub_fixtures import hub_subprocess_env, run_push_script, run_python, snapsh
 from safetensors.torch import load_file, save_file
 
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.hub import files_to_upload, push_to_hub, validate_repo_id
+from modeling_lstm.hub import files_to_upload, push_to_hub, resolve_token, validate_repo_id
 
 PUSHED_FILES = {
     ".gitattributes",
@@ -300,6 +302,26 @@ def test_repo_id_validation_accepts_hub_style_names():
             validate_repo_id(repo_id)
 
 
+def test_the_token_falls_back_to_the_stored_login(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(UserInputError, match="no Hugging Face token"):
+        resolve_token(None)
+    stored = Path(constants.HF_TOKEN_PATH)
+    if not stored.is_relative_to(os.environ["HF_HOME"]) or stored.exists():
+        pytest.skip(
+            f"{stored} is not a fresh file under the session's temporary HF_HOME: never touch a real login"
+        )
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text("hf_stored_login_token")
+    try:
+        assert resolve_token(None) == "hf_stored_login_token"
+        assert resolve_token("hf_explicit") == "hf_explicit"
+    finally:
+        stored.unlink()
+
+
 def test_push_to_hub_with_hub_offline_says_so(trained_model_dir, monkeypatch):
     # The test process itself runs with HF_HUB_OFFLINE=1: the library must say that, not hang or trace back.
     monkeypatch.setenv("HF_TOKEN", "hf_" + "y" * 34)
@@ -371,19 +393,29 @@ for split, body in {"train": "text,label\\nhello,joy\\nugh,anger\\nyay,joy\\n", 
 
 from_parquet = load_dataset("test-user/tiny-reviews")
 from_csv = load_dataset("test-user/tiny-csv")
+seeded = load_dataset("test-org/seeded", data_files={"train": "data/train.jsonl"})
 print(json.dumps({
     "parquet": {split: from_parquet[split].to_dict() for split in from_parquet},
     "label_names": from_parquet["train"].features["label"].names,
     "csv": {split: from_csv[split].to_dict() for split in from_csv},
+    "seeded": seeded["train"].to_dict(),
 }))
 """
 
 
 def test_load_dataset_by_repo_id_from_the_test_hub(hub_server, hub_env):
+    rows = [{"text": "so happy", "label": "joy"}, {"text": "so cross", "label": "anger"}]
+    jsonl = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    hub_server.seed_repo("test-org/seeded", {"data/train.jsonl": jsonl}, repo_type="dataset")
     result = run_python(DATASETS_SCRIPT, hub_env)
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["parquet"]["train"]["text"] == ["good film", "bad film", "great", "awful"]
     assert loaded["parquet"]["test"]["label"] == [0, 1]
     assert loaded["label_names"] == ["positive", "negative"]
     assert loaded["csv"]["train"] == {"text": ["hello", "ugh", "yay"], "label": ["joy", "anger", "joy"]}
-    assert set(hub_server.files("test-user/tiny-reviews", repo_type="dataset")) >= {"README.md"}
+    assert loaded["seeded"] == {"text": ["so happy", "so cross"], "label": ["joy", "anger"]}
+    pushed_files = hub_server.files("test-user/tiny-reviews", repo_type="dataset")
+    assert {path for path, entry in pushed_files.items() if entry.lfs} == {
+        "data/train-00000-of-00001.parquet",
+        "data/test-00000-of-00001.parquet",
+    }
