@@ -5,7 +5,8 @@ Compares, on the same batches and side by side (interleaved, so machine noise hi
   packed  - nn.LSTM(bidirectional=True) over pack_padded_sequence, masked pooling
   plain   - nn.LSTM(bidirectional=True) over the padded batch, no masking at all: the lower bound (and wrong)
 All three: embedding -> 1-layer BiLSTM -> max pooling -> linear -> cross-entropy. Prints a Markdown table of
-median milliseconds per batch and ratios; no asserts. Usage: python scripts/measure_padding.py [--repeats 3]
+milliseconds per batch and ratios; no asserts. Usage: python scripts/measure_padding.py [--repeats 3]
+On a busy machine 2-thread wall-clock times are noise; `--threads 1 --clock cpu` (CPU time of one thread) is steady.
 """
 
 import argparse
@@ -92,8 +93,15 @@ def main() -> None:
         "--repeats", type=int, default=3, help="passes over the batches (first one is warm-up)"
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu = this process's CPU time: steadier on a busy machine, fair only with --threads 1",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     torch.manual_seed(0)
 
     config = LSTMConfig(
@@ -138,9 +146,9 @@ def main() -> None:
                 spent = dict.fromkeys(models, 0.0)
                 for batch in batches:
                     for name, model in models.items():
-                        start = time.perf_counter()
+                        start = clock()
                         step(model, batch, train=mode == "train")
-                        spent[name] += time.perf_counter() - start
+                        spent[name] += clock() - start
                 if repeat > 0:
                     for name in models:
                         times.setdefault((setting, mode, name), []).append(spent[name] / len(batches))
@@ -148,7 +156,7 @@ def main() -> None:
     print(
         f"BiLSTM vocab {VOCAB}, emb {EMB}, hidden {HIDDEN}, 1 layer, batch {BATCH}, lengths 5..60, {args.threads} threads;"
     )
-    print(f"ms per batch: mean over {args.batches} batches, median of {args.repeats} repeats\n")
+    print(f"{args.clock} ms per batch: mean over {args.batches} batches, median of {args.repeats} repeats\n")
     print(
         "| batches | padding | mode | masked | packed | plain | masked/plain | packed/plain | masked/packed |"
     )
