@@ -39,8 +39,15 @@ def reverse_within_length(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
 
 
 def gather_time(tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """`tensor[b, index[b, t]]` for a (batch, seq, features) tensor."""
-    return tensor.gather(1, index.unsqueeze(-1).expand(-1, -1, tensor.size(-1)))
+    """`tensor[b, index[b, t]]` for a (batch, seq, features) tensor.
+
+    One `index_select` over the flattened (batch * seq) rows: on CPU it is several times faster, forward and
+    backward, than `gather` with the index expanded over the features (docs/benchmarks.md).
+    """
+    batch, seq = index.shape
+    offsets = torch.arange(batch, device=index.device).unsqueeze(1) * tensor.size(1)
+    rows = tensor.reshape(batch * tensor.size(1), tensor.size(2))
+    return rows.index_select(0, (index + offsets).reshape(-1)).view(batch, seq, tensor.size(2))
 
 
 class LSTMEncoder(nn.Module):
@@ -155,7 +162,8 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         elif pooling == "mean":
             pooled = (hidden * mask_3d).sum(1) / lengths.clamp(min=1).unsqueeze(-1).to(hidden.dtype)
         elif pooling == "max":
-            pooled = hidden.masked_fill(~mask_3d, torch.finfo(hidden.dtype).min).max(dim=1).values
+            # amax, not max(dim): max also computes the argmax indices, which costs several times more.
+            pooled = torch.where(mask_3d, hidden, torch.finfo(hidden.dtype).min).amax(dim=1)
         else:  # attention
             scores = self.attention(hidden).squeeze(-1)  # (batch, seq)
             scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
