@@ -185,9 +185,22 @@ def parse_args(argv: list[str] | None = None):
     return data_args, tokenizer_args, model_args, train_args
 
 
+def without_secrets(argv: list[str]) -> list[str]:
+    """argv minus `--hub_token X` / `--hub_token=X`: HF_TOKEN or the stored login replace it on a rerun."""
+    kept, skip_next = [], False
+    for item in argv:
+        if skip_next:
+            skip_next = False
+        elif item == "--hub_token":
+            skip_next = True
+        elif not item.startswith("--hub_token="):
+            kept.append(item)
+    return kept
+
+
 def args_to_yaml(arg_objects, argv: list[str]) -> str:
     """The record written as training_args.yaml: the command that reproduces the run, then every value."""
-    record = {"command": "python scripts/train.py " + shlex.join(argv)}
+    record = {"command": "python scripts/train.py " + shlex.join(without_secrets(argv))}
     for section, args in zip(SECTIONS, arg_objects, strict=True):
         values = dataclasses.asdict(args)
         values.pop("hub_token", None)  # a secret never goes into a file

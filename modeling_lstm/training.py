@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -86,9 +87,17 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
 
 
 def make_dataloader(dataset, collator, batch_size, seed, shuffle, group, num_workers=0):
-    sampler = LengthGroupedBatchSampler(list(dataset["length"]), batch_size, seed, shuffle=shuffle, group=group)
+    sampler = LengthGroupedBatchSampler(
+        list(dataset["length"]), batch_size, seed, shuffle=shuffle, group=group
+    )
+    # A private generator: iterating a DataLoader otherwise draws from the global torch RNG, so a resumed run (whose
+    # RNG state is restored mid-epoch) would get different dropout masks from the uninterrupted one.
     loader = DataLoader(
-        dataset.remove_columns("length"), batch_sampler=sampler, collate_fn=collator, num_workers=num_workers
+        dataset.remove_columns("length"),
+        batch_sampler=sampler,
+        collate_fn=collator,
+        num_workers=num_workers,
+        generator=torch.Generator().manual_seed(seed),
     )
     return loader, sampler
 
@@ -105,6 +114,14 @@ def prepare_output_dir(output_dir: Path, overwrite: bool, resume: str | None) ->
     (output_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
 
 
+def step_checkpoints(output_dir: Path) -> list[Path]:
+    """Finished checkpoints (not `.partial` ones a killed run left behind), oldest first."""
+    found = [
+        path for path in (output_dir / CHECKPOINTS).glob("step_*") if re.fullmatch(r"step_\d+", path.name)
+    ]
+    return sorted(found, key=lambda path: int(path.name.split("_")[1]))
+
+
 def find_checkpoint(output_dir: Path, resume: str) -> Path:
     if resume != "latest":
         path = Path(resume)
@@ -113,8 +130,7 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path:
                 f"--resume_from_checkpoint {resume}: not a checkpoint folder (no {TRAINER_STATE})"
             )
         return path
-    candidates = sorted((output_dir / CHECKPOINTS).glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
-    candidates = [path for path in candidates if (path / TRAINER_STATE).is_file()]
+    candidates = [path for path in step_checkpoints(output_dir) if (path / TRAINER_STATE).is_file()]
     if not candidates:
         raise UserInputError(f"--resume_from_checkpoint latest: no checkpoint in {output_dir / CHECKPOINTS}")
     return candidates[-1]
