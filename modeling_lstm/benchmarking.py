@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 MB = 1_000_000  # sizes are in decimal megabytes (the 15 MB target is read the stricter way)
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ROW_NAMES = ("ours", "pipeline", "int8", "tfidf", "fasttext", "naive", "distilbert")
+ROW_NAMES = ("ours", "pipeline", "predict", "int8", "one_thread", "tfidf", "fasttext", "naive", "distilbert")
 
 # DistilBERT's accuracy is not measured here (no pretrained weights offline); these are the published figures.
 DISTILBERT_PUBLISHED = {
@@ -296,6 +296,11 @@ def parameter_count(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
+def model_size_mb(model) -> float:
+    """Size of the weights as model.safetensors stores them (float32 here)."""
+    return sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values()) / MB
+
+
 def serialized_mb(obj) -> float:
     """Size of a torch state_dict (or any picklable object) as torch.save writes it."""
     import io
@@ -366,7 +371,7 @@ def time_to_accuracy(epoch_log: list[dict], target: float | None, offset: float 
     return None
 
 
-def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tuple[list[Row], dict]:
+def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tuple[dict[str, Row], dict]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     import modeling_lstm  # noqa: F401  registers the classes, so the local code (not a remote copy) is used
@@ -410,12 +415,15 @@ def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tu
         f"accuracy from the reloaded folder (training reported {results.get('test_accuracy', float('nan')):.4f})"
     )
     row.extra = {"training_reported_test_accuracy": results.get("test_accuracy")}
-    rows = [row]
-
+    rows = {"ours": row}
     if "pipeline" not in settings.skip:
-        rows.append(benchmark_pipeline(settings, data, model, tokenizer))
+        rows["pipeline"] = benchmark_pipeline(settings, data, model, tokenizer)
+    if "predict" not in settings.skip:
+        rows["predict"] = benchmark_predict_script(settings, data, model, tokenizer)
     if "int8" not in settings.skip:
-        rows.append(benchmark_int8(settings, data, model, tokenizer, row))
+        rows["int8"] = benchmark_int8(settings, data, model, tokenizer, row)
+    if "one_thread" not in settings.skip and settings.threads > 1:
+        rows["one_thread"] = benchmark_one_thread(settings, data, model, tokenizer, row)
     return rows, info
 
 
@@ -430,7 +438,7 @@ def benchmark_pipeline(settings: BenchmarkSettings, data: Data, model, tokenizer
             outputs = classifier(texts, batch_size=settings.batch_size, truncation=True)
         return [output["label"] for output in outputs]
 
-    row = Row("ours via pipeline()", parameters=parameter_count(model))
+    row = Row("ours via pipeline()", parameters=parameter_count(model), size_mb=model_size_mb(model))
     # One call over all texts with batch_size, as users batch a pipeline (not one call per batch).
     predict(data.test.texts[: settings.batch_size])
     best = math.inf
@@ -444,6 +452,51 @@ def benchmark_pipeline(settings: BenchmarkSettings, data: Data, model, tokenizer
     )
     row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
     row.notes = f'pipeline("text-classification", batch_size={settings.batch_size}) over the whole list'
+    return row
+
+
+def benchmark_predict_script(settings: BenchmarkSettings, data: Data, model, tokenizer) -> Row:
+    """The path of scripts/predict.py: the whole list sorted by length, then batched, so batches carry little
+    padding; the order is restored afterwards."""
+    from .inference import predict_probabilities
+
+    id2label = model.config.id2label
+
+    def predict(texts: list[str]) -> list[str]:
+        probabilities = predict_probabilities(model, tokenizer, texts, settings.batch_size)
+        return [id2label[index] for index in probabilities.argmax(-1).tolist()]
+
+    row = Row(
+        "ours via predict.py (length-sorted)", parameters=parameter_count(model), size_mb=model_size_mb(model)
+    )
+    # One call over the whole list, as predict.py makes it.
+    row.texts_per_second, predictions = batched_throughput(
+        predict, data.test.texts, len(data.test.texts), settings.repeats
+    )
+    row.latency_median_ms, row.latency_p95_ms = single_text_latency(
+        predict, data.test.texts[: settings.latency_samples]
+    )
+    row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
+    row.notes = (
+        f"modeling_lstm.inference.predict_probabilities, batch {settings.batch_size}, sorted by length"
+    )
+    return row
+
+
+def benchmark_one_thread(settings: BenchmarkSettings, data: Data, model, tokenizer, ours: Row) -> Row:
+    """The float model with one torch thread: small matrices gain little from a second thread, and every OpenMP
+    hand-off waits for a core, which on a busy machine can take a scheduler time slice."""
+    row = Row("ours, 1 torch thread", parameters=ours.parameters, size_mb=ours.size_mb)
+    torch.set_num_threads(1)
+    try:
+        predictions = time_inference(row, hf_predictor(model, tokenizer), data.test.texts, settings)
+    finally:
+        torch.set_num_threads(settings.threads)
+    row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
+    row.notes = (
+        f"batched x{row.texts_per_second / ours.texts_per_second:.2f}, "
+        f"latency x{ours.latency_median_ms / row.latency_median_ms:.2f} vs {settings.threads} threads"
+    )
     return row
 
 
@@ -883,9 +936,7 @@ def run_benchmark(settings: BenchmarkSettings, workdir: Path | None = None) -> d
         naive_info: dict = {}
         if "ours" not in settings.skip:
             our_rows, ours_info = benchmark_ours(settings, data, workdir)
-            rows["ours"] = our_rows[0]
-            for extra_row in our_rows[1:]:
-                rows["int8" if "int8" in extra_row.name else "pipeline"] = extra_row
+            rows.update(our_rows)
         if "tfidf" not in settings.skip:
             logger.info("TF-IDF + logistic regression")
             rows["tfidf"] = benchmark_tfidf(settings, data)

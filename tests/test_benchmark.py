@@ -1,0 +1,84 @@
+"""scripts/benchmark.py --quick produces every row with sane values (a smoke test: no speed is asserted here).
+
+The targets of the benchmark are read from its full run (docs/benchmarks.md), never from a timed test: CI machines
+vary too much for a timing assertion to mean anything.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, SHARED_DATASETS, subprocess_env
+
+ROWS = ("ours", "pipeline", "predict", "int8", "one_thread", "tfidf", "fasttext", "naive", "distilbert")
+# A smaller slice than --quick's defaults keeps this test well under the 3 minutes CI allows it.
+SLICE = ["--max_train_samples", "400", "--max_eval_samples", "100", "--num_train_epochs", "1"]
+
+
+@pytest.fixture(scope="module")
+def quick_result(emotion_dir, tmp_path_factory) -> dict:
+    if not (REPO_ROOT / "configs" / "emotion.yaml").is_file():
+        pytest.skip("configs/emotion.yaml is absent")
+    output = tmp_path_factory.mktemp("benchmark") / "results.json"
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "benchmark.py"),
+        "--dataset",
+        "emotion",
+        "--data_dir",
+        str(SHARED_DATASETS),
+        "--quick",
+        *SLICE,
+        "--output",
+        str(output),
+    ]
+    completed = subprocess.run(
+        command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(output.read_text())
+    result["stdout"] = completed.stdout
+    return result
+
+
+def test_every_row_is_produced(quick_result):
+    expected = set(ROWS)
+    try:
+        import fasttext  # noqa: F401
+    except ImportError:
+        expected.discard("fasttext")  # the row is optional: fasttext-wheel is the benchmark extra
+    if quick_result["machine"]["torch_threads"] == 1:
+        expected.discard("one_thread")  # only measured when the other rows use more threads
+    assert expected <= set(quick_result["rows"])
+    for row in quick_result["rows"].values():
+        assert row["name"] in quick_result["stdout"], f"{row['name']} missing from the printed table"
+
+
+def test_rows_have_sane_values(quick_result):
+    rows = quick_result["rows"]
+    for key, row in rows.items():
+        assert row["texts_per_second"] > 0, key
+        assert 0 < row["latency_median_ms"] <= row["latency_p95_ms"], key
+        assert row["parameters"] > 0 and row["size_mb"] > 0, key
+        if key != "distilbert":  # DistilBERT's accuracy is the published figure, not measured
+            assert 0 <= row["accuracy"] <= 1 and 0 <= row["macro_f1"] <= 1, key
+    for key in ("ours", "tfidf", "naive"):
+        assert rows[key]["train_seconds"] > 0 and rows[key]["peak_rss_mb"] > 0, key
+    assert rows["ours"]["train_samples_per_second"] > 0 and rows["ours"]["train_tokens_per_second"] > 0
+    assert rows["naive"]["epoch_seconds"] > 0 and rows["ours"]["epoch_seconds"] > 0
+    assert rows["distilbert"]["accuracy"] == pytest.approx(0.927)  # published, quoted
+    assert rows["distilbert"]["parameters"] > 60_000_000  # the real DistilBERT-base size
+    # The int8 row is the same model quantised: its accuracy stays near the float model's (tiny test set).
+    assert abs(rows["int8"]["accuracy"] - rows["ours"]["accuracy"]) <= 0.1
+    # The reloaded folder reproduces the accuracy training reported.
+    assert rows["ours"]["accuracy"] == pytest.approx(rows["ours"]["extra"]["training_reported_test_accuracy"])
+
+
+def test_ratios_and_targets_are_reported(quick_result):
+    ratios = quick_result["ratios"]
+    assert ratios["speedup_vs_distilbert"] > 0 and ratios["epoch_speedup_vs_naive"] > 0
+    names = {target["target"] for target in quick_result["targets"]}
+    assert {"accuracy", "batched_texts_per_second", "latency_median_ms", "speedup_vs_distilbert"} <= names
+    assert "| Target |" in quick_result["stdout"] and "Ratios:" in quick_result["stdout"]
+    assert quick_result["machine"]["cores_available"] >= 1
