@@ -542,6 +542,15 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
 def main(argv: list[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    for noisy in ("httpx", "datasets", "transformers", "accelerate.checkpointing", "accelerate.accelerator"):
+    # httpx2: huggingface_hub >= 2's HTTP client, one INFO line per request during a push.
+    noisy_loggers = (
+        "httpx",
+        "httpx2",
+        "datasets",
+        "transformers",
+        "accelerate.checkpointing",
+        "accelerate.accelerator",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return train(*parse_args(argv), argv=argv)
