@@ -82,6 +82,7 @@ class BenchmarkSettings:
     max_eval_samples: int | None = None  # default: all (quick: 400)
     num_train_epochs: int | None = None  # default: the config's (quick: at most 2)
     model_dir: Path | None = None  # benchmark an already trained folder instead of training one
+    train_args: tuple[str, ...] = ()  # extra training flags after the config's, e.g. ("--hidden_size", "128")
     batch_size: int = 64
     repeats: int = 3  # batched throughput is the best of this many passes (quick: 1)
     latency_samples: int = 300  # texts timed one at a time (quick: 50)
@@ -329,7 +330,7 @@ def training_argv(settings: BenchmarkSettings, data_folder: Path, output_dir: Pa
         argv += ["--max_eval_samples", str(settings.max_eval_samples)]
     if settings.num_train_epochs:
         argv += ["--num_train_epochs", str(settings.num_train_epochs)]
-    return argv
+    return argv + list(settings.train_args)
 
 
 def train_ours(settings: BenchmarkSettings, workdir: Path) -> tuple[Path, dict, Row, list[str]]:

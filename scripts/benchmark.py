@@ -9,6 +9,7 @@ this one process on the same data and machine; see docs/benchmarks.md for the re
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--num_train_epochs", type=int, help="Override the config's epochs (quick: at most 2)."
     )
     parser.add_argument(
+        "--train_args",
+        default="",
+        help='Extra flags for our training after the config\'s, e.g. "--hidden_size 128 --num_train_epochs 2"; '
+        "the naive LSTM takes the same sizes, batch size and epochs.",
+    )
+    parser.add_argument(
         "--threads", type=int, help="Torch threads for every row (default: the usable cores)."
     )
     parser.add_argument("--repeats", type=int, default=3, help="Batched throughput is the best of N passes.")
@@ -67,6 +74,7 @@ def main(argv=None) -> dict:
         max_eval_samples=args.max_eval_samples,
         num_train_epochs=args.num_train_epochs,
         model_dir=args.model_dir,
+        train_args=tuple(shlex.split(args.train_args)),
         batch_size=args.batch_size,
         repeats=args.repeats,
         threads=args.threads,
