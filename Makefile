@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install train test lint browser
+.PHONY: install train test lint browser strip-notebooks
 
 install: $(VENV)/.installed
 
@@ -17,11 +17,17 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# The local copy of the data when it is there (offline), else the config's Hub dataset.
+DATA_DIR ?= ../shared/datasets/emotion
 train: install
-	$(BIN)/accelerate launch --config_file configs/accelerate/cpu.yaml scripts/train.py --config configs/emotion.yaml
+	$(BIN)/accelerate launch --config_file configs/accelerate/cpu.yaml scripts/train.py --config configs/emotion.yaml \
+		$(if $(wildcard $(DATA_DIR)/train.*),--data_dir $(DATA_DIR)) --overwrite_output_dir
 
 test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+strip-notebooks: install
+	$(BIN)/python scripts/strip_notebook_outputs.py

@@ -89,7 +89,7 @@ class TokenizerArguments:
 @dataclass
 class ModelArguments:
     embedding_dim: int = 128
-    hidden_size: int = 256
+    hidden_size: int = 128
     num_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.3
@@ -106,10 +106,10 @@ class ModelArguments:
 class TrainArguments:
     output_dir: str | None = field(default=None, metadata={"help": "Where the model folder is written."})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing model folder."})
-    num_train_epochs: int = 5
-    per_device_train_batch_size: int = 32
+    num_train_epochs: int = 3
+    per_device_train_batch_size: int = 64
     per_device_eval_batch_size: int = 256
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     weight_decay: float = 0.01
     lr_scheduler_type: str = field(default="linear", metadata={"help": "Any name get_scheduler knows."})
     warmup_ratio: float = 0.05

@@ -14,11 +14,11 @@ class LSTMConfig(PreTrainedConfig):
     padding, a pooling over time and a linear classifier.
 
     Args:
-        vocab_size (`int`, *optional*, defaults to 8000):
+        vocab_size (`int`, *optional*, defaults to 16000):
             Number of rows in the embedding table; must match the tokenizer's vocabulary.
         embedding_dim (`int`, *optional*, defaults to 128):
             Size of each token embedding.
-        hidden_size (`int`, *optional*, defaults to 256):
+        hidden_size (`int`, *optional*, defaults to 128):
             Hidden size of each LSTM direction.
         num_layers (`int`, *optional*, defaults to 1):
             Number of stacked LSTM layers.
@@ -45,7 +45,7 @@ class LSTMConfig(PreTrainedConfig):
     ```python
     >>> from modeling_lstm import LSTMConfig, LSTMForSequenceClassification
 
-    >>> config = LSTMConfig(vocab_size=8000, id2label={0: "negative", 1: "positive"})
+    >>> config = LSTMConfig(vocab_size=16000, id2label={0: "negative", 1: "positive"})
     >>> model = LSTMForSequenceClassification(config)
     ```
     """
@@ -54,9 +54,9 @@ class LSTMConfig(PreTrainedConfig):
 
     def __init__(
         self,
-        vocab_size: int = 8000,
+        vocab_size: int = 16000,
         embedding_dim: int = 128,
-        hidden_size: int = 256,
+        hidden_size: int = 128,
         num_layers: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.3,
