@@ -6,6 +6,7 @@ user can cause is a `UserInputError` that names the file, column, row or value.
 """
 
 import csv
+import io
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,7 +35,8 @@ def check_delimited_file(path: Path, delimiter: str) -> None:
         raise UserInputError(
             f"{path} line {line}: not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
         ) from None
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    # StringIO, not str.splitlines: splitlines also breaks on U+0085 and U+2028, which are text inside a field.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if not header:
         raise UserInputError(f"{path}: no header row")

@@ -193,3 +193,9 @@ def test_data_dir_finds_split_files(emotion_dir):
 def test_user_input_error_is_the_one_error_type():
     with pytest.raises(UserInputError):
         load_splits(DataArguments(train_file="/nonexistent/train.csv"), seed=0)
+
+
+def test_unicode_line_separators_inside_a_field_are_text(tmp_path):
+    rows = [("the film's final third\u0085emotionally moving", "pos"), ("a\u2028b", "neg")] + GOOD_ROWS
+    splits = load_splits(DataArguments(train_file=str(write_csv(tmp_path / "t.csv", rows))), seed=0)
+    assert len(splits["train"]) + len(splits["validation"]) == len(rows)
