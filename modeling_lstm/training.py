@@ -296,7 +296,7 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         log_with=report_to,
         project_dir=str(output_dir),
     )
-    if accelerator.device.type == "cpu":
+    if accelerator.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         # Processes share the cores: more threads than cores per process only adds contention.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // accelerator.num_processes))
     logger.info(
