@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
+from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.hub import push_space, push_to_hub, validate_model_dir, validate_repo_id, validate_space
 
@@ -83,12 +84,8 @@ def push(args: PushArguments) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=argv)
-    try:
-        push(args)
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    push(args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))
