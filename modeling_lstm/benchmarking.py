@@ -848,6 +848,11 @@ def machine_info(settings: BenchmarkSettings) -> dict:
         "transformers": transformers.__version__,
         "platform": platform.platform(),
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        # The settings that change CPU speed the most (docs/benchmarks.md), as this process saw them.
+        "environment": {
+            name: os.environ.get(name)
+            for name in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TOKENIZERS_PARALLELISM")
+        },
     }
 
 
@@ -1061,8 +1066,9 @@ def format_report(result: dict) -> str:
         f"Data: {data['train']:,} train / {data['validation'] or 0:,} validation / {data['test']:,} test texts. "
         f"Machine: {machine['cpu']}, {machine['cores_available']} core(s), {machine['torch_threads']} torch "
         f"thread(s), GPU: {machine['gpu'] or 'none'}; torch {machine['torch']}, transformers "
-        f"{machine['transformers']}; load average {_load(machine['load_average_at_start'])} at start, "
-        f"{_load(machine['load_average_at_end'])} at end.",
+        f"{machine['transformers']}; OMP_WAIT_POLICY={machine['environment']['OMP_WAIT_POLICY'] or 'default'}; "
+        f"load average {_load(machine['load_average_at_start'])} at start, "
+        f"{_load(machine['load_average_at_end'])} at end{_shared_note(machine)}.",
         "",
         format_table(result["rows"]),
         "",
@@ -1111,6 +1117,13 @@ def format_report(result: dict) -> str:
             met = {True: "yes", False: "**no**", None: "n/a"}[target["passed"]]
             parts.append(f"| {target['description']} | {goal_text} | {value_text} | {met} |")
     return "\n".join(parts)
+
+
+def _shared_note(machine: dict) -> str:
+    loads = (machine["load_average_at_start"] or []) + (machine["load_average_at_end"] or [])
+    if loads and max(loads) > machine["cores_available"]:
+        return " (above the core count: other processes shared the CPU, so absolute numbers are pessimistic)"
+    return ""
 
 
 def _load(values) -> str:

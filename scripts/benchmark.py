@@ -9,9 +9,17 @@ this one process on the same data and machine; see docs/benchmarks.md for the re
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
+
+# Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning. With the default (spinning) policy,
+# every thread of a parallel region waits for the slowest one while burning a core, so when other processes share
+# the cores, one torch thread descheduled stalls the rest: measured here under load, a BiLSTM training step went
+# from 2.7-4.2 s to 0.18-0.25 s and batched inference from 35 to 478 texts/s (docs/benchmarks.md). Set
+# OMP_WAIT_POLICY=ACTIVE to measure the default.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from modeling_lstm.benchmarking import ROW_NAMES, BenchmarkSettings, run_benchmark
 from modeling_lstm.errors import UserInputError
