@@ -14,6 +14,7 @@ from conftest import REPO_ROOT, TINY_TEXTS
 from hub_fixtures import hub_subprocess_env, run_push_script, run_python, snapshot
 from safetensors.torch import load_file, save_file
 
+from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.hub import files_to_upload, push_to_hub, resolve_token, validate_repo_id
 
@@ -258,9 +259,7 @@ def test_offline_errors_exit_2_with_one_line(
     if "--model_dir" not in arguments:
         arguments += ["--model_dir", str(trained_model_dir)]
     before = snapshot(trained_model_dir)
-    with pytest.raises(SystemExit) as exit_info:
-        load_script_module().main(arguments)
-    assert exit_info.value.code == 2
+    assert run_cli(load_script_module().main, arguments) == 2
     assert_one_line_error(capsys.readouterr().err, *fragments)
     assert snapshot(trained_model_dir) == before
 
