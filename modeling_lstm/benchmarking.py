@@ -908,13 +908,20 @@ def check_targets(
         "epoch_speedup_vs_naive", ratios.get("epoch_speedup_vs_naive"), 3.0, True, "naive epoch time / ours"
     )
     if settings.target_accuracy is not None:
+        speedup = ratios.get("time_to_accuracy_speedup_vs_naive")
         check(
             "time_to_accuracy_speedup_vs_naive",
-            ratios.get("time_to_accuracy_speedup_vs_naive"),
+            speedup,
             TARGETS["time_to_accuracy_speedup_vs_naive"],
             True,
             "naive time to the accuracy / ours (validation accuracy after each epoch)",
         )
+        if ratios.get("time_to_accuracy_naive_reached") is False:
+            # The naive LSTM never reached the accuracy: the ratio is a lower bound, which proves the target when
+            # it is above the goal and tells nothing when below.
+            checks[-1]["description"] += "; at least, the naive LSTM never reached it"
+            if speedup is not None and speedup < checks[-1]["goal"]:
+                checks[-1]["passed"] = None
     check("batched_texts_per_second", ours.texts_per_second, 5000.0, True, "batched inference, texts/s")
     check("latency_median_ms", ours.latency_median_ms, 2.0, False, "single-text latency median, ms")
     check(
