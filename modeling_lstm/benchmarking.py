@@ -412,7 +412,7 @@ def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tu
         },
     }
     row.notes = (
-        f"{epochs:g} epochs; tokenizer {offset:.1f} s, model training {results['train_runtime']:.1f} s; "
+        f"{epochs:g} epoch{'s' if epochs != 1 else ''}; tokenizer {offset:.1f} s, model training {results['train_runtime']:.1f} s; "
         f"accuracy from the reloaded folder (training reported {results.get('test_accuracy', float('nan')):.4f})"
     )
     row.extra = {"training_reported_test_accuracy": results.get("test_accuracy")}
@@ -738,7 +738,7 @@ def benchmark_naive_lstm(
     predictions = time_inference(row, predict, data.test.texts, settings)
     row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
     row.notes = (
-        f"{epochs} epochs, Adam 1e-3, batch {training['batch_size']}, {len(vocabulary.itos):,} words, "
+        f"{epochs} epoch{'s' if epochs != 1 else ''}, Adam 1e-3, batch {training['batch_size']}, {len(vocabulary.itos):,} words, "
         f"every text padded to {vocabulary.max_length}"
     )
     info = {
