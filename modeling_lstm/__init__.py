@@ -1,10 +1,16 @@
 """modeling-lstm: an LSTM text classifier that lives natively in the Hugging Face ecosystem."""
 
-from transformers import AutoConfig, AutoModelForSequenceClassification
+import os
 
-from .configuration_lstm import LSTMConfig
-from .modeling_lstm import LSTMForSequenceClassification, LSTMPreTrainedModel
-from .tokenization import TOKENIZER_KINDS, TextCleaning, train_tokenizer
+# Idle OpenMP threads sleep instead of spinning: on a shared CPU a spinning pool waiting for one descheduled thread
+# made training steps 10-20x slower (docs/benchmarks.md). Only takes effect if torch is not imported yet.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from transformers import AutoConfig, AutoModelForSequenceClassification  # noqa: E402
+
+from .configuration_lstm import LSTMConfig  # noqa: E402
+from .modeling_lstm import LSTMForSequenceClassification, LSTMPreTrainedModel  # noqa: E402
+from .tokenization import TOKENIZER_KINDS, TextCleaning, train_tokenizer  # noqa: E402
 
 __version__ = "0.1.0"
 
