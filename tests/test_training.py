@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import REPO_ROOT, subprocess_env
 
-# Small and quick: a high learning rate so that two epochs on 2,000 texts learn something.
+# Small and quick: a high learning rate so that three epochs on 4,000 texts reach about 87% (chance: 30%).
 SMALL_MODEL = ["--embedding_dim", "32", "--hidden_size", "64", "--vocab_size", "4000", "--lowercase",
                "--learning_rate", "0.01"]  # fmt: skip
 
@@ -20,10 +20,10 @@ def train_command(emotion_dir, output_dir, *extra: str) -> list[str]:
     return [
         "scripts/train.py",
         "--data_dir", str(emotion_dir),
-        "--max_train_samples", "2000",
+        "--max_train_samples", "4000",
         "--max_eval_samples", "400",
         "--output_dir", str(output_dir),
-        "--num_train_epochs", "2",
+        "--num_train_epochs", "3",
         *SMALL_MODEL,
         *extra,
     ]  # fmt: skip
@@ -62,14 +62,14 @@ def test_output_folder_is_complete(trained_dir):
     assert not any(name.endswith((".bin", ".partial", ".staging")) for name in names)
     results = results_of(trained_dir)
     assert results["labels"] == ["anger", "fear", "joy", "love", "sadness", "surprise"]
-    assert results["num_train_samples"] == 2000 and results["num_test_samples"] == 400
+    assert results["num_train_samples"] == 4000 and results["num_test_samples"] == 400
     majority = max(map(sum, results["test_confusion_matrix"])) / 400
-    assert results["test_accuracy"] > majority + 0.1  # it learned more than the most frequent class
+    assert results["test_accuracy"] > majority + 0.25  # it learned far more than the most frequent class
     assert set(results["test_per_class"]) == set(results["labels"])
     assert (
         len(results["test_confusion_matrix"]) == 6 and sum(map(sum, results["test_confusion_matrix"])) == 400
     )
-    assert [entry["epoch"] for entry in results["epoch_log"]] == [1, 2]
+    assert [entry["epoch"] for entry in results["epoch_log"]] == [1, 2, 3]
     record = yaml.safe_load((trained_dir / "training_args.yaml").read_text())
     assert record["command"].startswith("python scripts/train.py --data_dir")
     assert record["model"]["hidden_size"] == 64 and "hub_token" not in record["training"]
@@ -124,7 +124,7 @@ def shared_tokenizer(emotion_dir, tmp_path_factory) -> str:
     from modeling_lstm.args import DataArguments
     from modeling_lstm.data import load_splits
 
-    splits = load_splits(DataArguments(data_dir=str(emotion_dir), max_train_samples=2000), seed=42)
+    splits = load_splits(DataArguments(data_dir=str(emotion_dir), max_train_samples=4000), seed=42)
     tokenizer = train_tokenizer(splits["train"]["text"], vocab_size=4000, lowercase=True)
     path = tmp_path_factory.mktemp("tokenizer")
     tokenizer.save_pretrained(path)
@@ -146,7 +146,7 @@ def test_kill_and_resume_matches_uninterrupted_run(emotion_dir, shared_tokenizer
     killed = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, *train_command(emotion_dir, killed, *resumable)], cwd=REPO_ROOT,
                                env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    # 57 updates per epoch: step_40 is mid-way through the first epoch.
+    # 125 updates per epoch: step_40 is mid-way through the first epoch.
     checkpoint = killed / "checkpoints" / "step_40"
     deadline = time.monotonic() + 300
     while not checkpoint.is_dir() and process.poll() is None and time.monotonic() < deadline:
@@ -160,7 +160,7 @@ def test_kill_and_resume_matches_uninterrupted_run(emotion_dir, shared_tokenizer
     run_python(train_command(emotion_dir, killed, *resumable, "--resume_from_checkpoint", "latest"))
     resumed, uninterrupted = results_of(killed), results_of(reference)
     assert abs(resumed["test_accuracy"] - uninterrupted["test_accuracy"]) <= 0.005
-    assert [entry["epoch"] for entry in resumed["epoch_log"]] == [1, 2]
+    assert [entry["epoch"] for entry in resumed["epoch_log"]] == [1, 2, 3]
 
 
 def free_port() -> int:
@@ -186,5 +186,5 @@ def test_two_cpu_processes_train_together(emotion_dir, shared_tokenizer, tmp_pat
     assert "Training with 2 process(es)" in result.stderr
     results, reference = results_of(double), results_of(single)
     assert results["num_processes"] == 2 and reference["num_processes"] == 1
-    assert len(results["epoch_log"]) == 2
+    assert len(results["epoch_log"]) == 3
     assert abs(results["test_accuracy"] - reference["test_accuracy"]) <= 0.01
