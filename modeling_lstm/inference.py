@@ -29,9 +29,10 @@ def load_classifier(model: str, revision: str | None = None):
 
 
 def set_inference_threads() -> None:
-    """One intra-op thread per core, unless the user chose (OMP_NUM_THREADS)."""
+    """One intra-op thread unless the user chose (OMP_NUM_THREADS): the LSTM's small matrix products gain nothing
+    from a second thread in batches (x0.98) and lose 3.4x in single-text latency (docs/benchmarks.md)."""
     if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(1)
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
