@@ -5,6 +5,7 @@ from, early stopping on a validation metric, trackers. The output folder is writ
 a crash never leaves a half-written model.
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -60,6 +61,10 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         self.group = group
         self.chunk_size = batch_size * chunk_batches
         self.epoch = 0
+        self.skip = 0  # batches of this epoch already trained by a run we resume
+
+    def set_skip(self, batches: int):
+        self.skip = batches
 
     def set_epoch(self, epoch: int):
         self.epoch = epoch
@@ -83,7 +88,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-        yield from batches
+        yield from batches[self.skip :]
 
 
 def make_dataloader(dataset, collator, batch_size, seed, shuffle, group, num_workers=0):
@@ -100,6 +105,12 @@ def make_dataloader(dataset, collator, batch_size, seed, shuffle, group, num_wor
         generator=torch.Generator().manual_seed(seed),
     )
     return loader, sampler
+
+
+def hash_seed(*parts: int) -> int:
+    """A 63-bit seed from integers, stable across runs and processes (unlike hash())."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 def prepare_output_dir(output_dir: Path, overwrite: bool, resume: str | None) -> None:
@@ -410,10 +421,17 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         train_sampler.set_epoch(epoch)
         epoch_start = time.perf_counter()
         skip = state["batches_in_epoch"]
-        batches = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        # Skip in our sampler rather than with accelerator.skip_first_batches: the resumed run then iterates the
+        # very DataLoader the uninterrupted run does (with the other, it diverged from the next epoch on).
+        train_sampler.set_skip(skip * accelerator.num_processes)
         loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
         tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
-        for batch in batches:
+        for batch in train_loader:
+            # Dropout masks depend only on (seed, rank, epoch, batch): a resumed run gets the uninterrupted run's masks
+            # whatever else drew random numbers in between (DataLoader iterators do).
+            torch.manual_seed(
+                hash_seed(train_args.seed, accelerator.process_index, epoch, state["batches_in_epoch"])
+            )
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
