@@ -94,6 +94,14 @@ def alone(model, sentence, **kwargs):
 # --------------------------------------------------------------------------------------------------------- shapes
 
 
+def assert_matches_transformers_loss(model, out, labels):
+    """Same loss, and the same inferred problem_type, as transformers' own sequence-classification loss."""
+    reference_config = copy.deepcopy(model.config)
+    reference_config.problem_type = None
+    torch.testing.assert_close(out.loss, ForSequenceClassificationLoss(labels, out.logits, reference_config))
+    assert reference_config.problem_type == model.config.problem_type
+
+
 @pytest.mark.parametrize("pooling,bidirectional,num_layers", ALL_CONFIGS)
 def test_output_shapes(pooling, bidirectional, num_layers):
     model = tiny_model(pooling, bidirectional, num_layers, num_labels=4)
@@ -141,10 +149,7 @@ def test_single_label_loss_is_cross_entropy_and_infers_problem_type():
     out = model(input_ids=ids, attention_mask=mask, labels=labels)
     assert model.config.problem_type == "single_label_classification"
     torch.testing.assert_close(out.loss, nn.functional.cross_entropy(out.logits, labels))
-    reference_config = copy.deepcopy(model.config)
-    reference_config.problem_type = None
-    torch.testing.assert_close(out.loss, ForSequenceClassificationLoss(labels, out.logits, reference_config))
-    assert reference_config.problem_type == model.config.problem_type
+    assert_matches_transformers_loss(model, out, labels)
 
 
 def test_int32_labels_are_single_label():
@@ -163,10 +168,7 @@ def test_multi_label_loss_is_bce_and_infers_problem_type():
     out = model(input_ids=ids, attention_mask=mask, labels=labels)
     assert model.config.problem_type == "multi_label_classification"
     torch.testing.assert_close(out.loss, nn.functional.binary_cross_entropy_with_logits(out.logits, labels))
-    reference_config = copy.deepcopy(model.config)
-    reference_config.problem_type = None
-    torch.testing.assert_close(out.loss, ForSequenceClassificationLoss(labels, out.logits, reference_config))
-    assert reference_config.problem_type == model.config.problem_type
+    assert_matches_transformers_loss(model, out, labels)
 
 
 @pytest.mark.parametrize("label_shape", [(4,), (4, 1)])
