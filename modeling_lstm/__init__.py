@@ -1,10 +1,8 @@
 """modeling-lstm: an LSTM text classifier that lives natively in the Hugging Face ecosystem."""
 
-import os
+from .threads import choose_omp_wait_policy
 
-# Idle OpenMP threads sleep instead of spinning: on a shared CPU a spinning pool waiting for one descheduled thread
-# made training steps 10-20x slower (docs/benchmarks.md). Only takes effect if torch is not imported yet.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+choose_omp_wait_policy()  # before transformers imports torch, which reads it once
 
 from transformers import AutoConfig, AutoModelForSequenceClassification  # noqa: E402
 

@@ -89,6 +89,9 @@ class BenchmarkSettings:
     distilbert_texts: int = 512  # DistilBERT is ~100x slower: time it on fewer texts (quick: 128)
     threads: int | None = None  # torch threads for every row; default: the cores this process may use
     target_accuracy: float | None = None  # default: 0.92 for emotion, none elsewhere
+    # The naive LSTM trains our epoch count for its row, then on (up to this many epochs in all) until it reaches the
+    # target accuracy, so that the time-to-accuracy ratio is measured rather than bounded (quick: no extra epochs).
+    naive_max_epochs: int | None = None  # default: 10
     skip: tuple[str, ...] = ()
     seed: int = 42
 
@@ -109,6 +112,8 @@ class BenchmarkSettings:
             self.repeats = 1
             self.latency_samples = min(self.latency_samples, 50)
             self.distilbert_texts = min(self.distilbert_texts, 128)
+            self.naive_max_epochs = self.naive_max_epochs or 0
+        self.naive_max_epochs = 10 if self.naive_max_epochs is None else self.naive_max_epochs
         if self.target_accuracy is None and self.dataset == "emotion":
             self.target_accuracy = TARGETS["accuracy"]
 
@@ -712,7 +717,10 @@ def benchmark_naive_lstm(
 
         evaluation = data.validation or data.test
         epoch_log, total = [], preparation_seconds
-        for epoch in range(epochs):
+        row_state = (
+            None  # the weights after our epoch count: the row's accuracy and speed are measured on them
+        )
+        for epoch in range(max(epochs, settings.naive_max_epochs)):
             model.train()
             epoch_start = time.perf_counter()
             epoch_loss = 0.0
@@ -728,11 +736,15 @@ def benchmark_naive_lstm(
             accuracy, _ = scores(evaluation.labels, predict(evaluation.texts))
             epoch_log.append({"epoch": epoch + 1, "seconds": total, "validation_accuracy": accuracy})
             logger.info("naive LSTM epoch %d: %.1f s, validation accuracy %.4f", epoch + 1, seconds, accuracy)
+            if epoch + 1 == epochs:
+                row_state = copy.deepcopy(model.state_dict())
+                row.train_seconds = total
+            target = settings.target_accuracy
+            if epoch + 1 >= epochs and (target is None or accuracy >= target):
+                break
+        model.load_state_dict(row_state)
     row.peak_rss_mb, row.rss_increase_mb = memory.peak_mb, memory.increase_mb
-    row.train_seconds = total
-    row.epoch_seconds = (total - preparation_seconds) / epochs
-    row.train_samples_per_second = len(inputs) / row.epoch_seconds
-    row.train_tokens_per_second = int((inputs != 0).sum()) / row.epoch_seconds
+    row.epoch_seconds = (row.train_seconds - preparation_seconds) / epochs
     row.parameters = parameter_count(model)
     row.size_mb = serialized_mb(model.state_dict())
     predictions = time_inference(row, predict, data.test.texts, settings)
@@ -741,9 +753,12 @@ def benchmark_naive_lstm(
         f"{epochs} epoch{'s' if epochs != 1 else ''}, Adam 1e-3, batch {training['batch_size']}, {len(vocabulary.itos):,} words, "
         f"every text padded to {vocabulary.max_length}"
     )
+    if len(epoch_log) > epochs:
+        row.notes += f"; trained on to {len(epoch_log)} epochs for the time to the target accuracy"
     info = {
         "epoch_log": epoch_log,
         "time_to_target_seconds": time_to_accuracy(epoch_log, settings.target_accuracy),
+        "trained_seconds": total,
         "max_length": vocabulary.max_length,
         "evaluated_on": "validation" if data.validation else "test",
     }
@@ -876,7 +891,9 @@ def compute_ratios(rows: dict[str, Row], ours_info: dict, naive_info: dict) -> d
         )
         if ours_time is not None:
             # A naive run that never reaches the target gives a lower bound: its whole training time.
-            result["time_to_accuracy_speedup_vs_naive"] = ratio(naive_time or naive.train_seconds, ours_time)
+            result["time_to_accuracy_speedup_vs_naive"] = ratio(
+                naive_time or naive_info.get("trained_seconds", naive.train_seconds), ours_time
+            )
             result["time_to_accuracy_naive_reached"] = naive_time is not None
     return result
 

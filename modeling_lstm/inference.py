@@ -29,9 +29,11 @@ def load_classifier(model: str, revision: str | None = None):
 
 
 def set_inference_threads() -> None:
-    """One intra-op thread unless the user chose (OMP_NUM_THREADS): the LSTM's small matrix products gain nothing
-    from a second thread in batches (x0.98) and lose 3.4x in single-text latency (docs/benchmarks.md)."""
-    if "OMP_NUM_THREADS" not in os.environ:
+    """One intra-op thread on a busy machine, where idle OpenMP threads sleep (modeling_lstm/threads.py): waking a
+    second thread for each of the LSTM's small products there cost 3.4x in single-text latency and gained nothing in
+    batches. On an idle machine torch's default threads are as fast for one text and 1.5x faster for batches
+    (docs/benchmarks.md). OMP_NUM_THREADS, when set, always wins."""
+    if "OMP_NUM_THREADS" not in os.environ and os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
         torch.set_num_threads(1)
 
 

@@ -82,3 +82,37 @@ def test_ratios_and_targets_are_reported(quick_result):
     assert {"accuracy", "batched_texts_per_second", "latency_median_ms", "speedup_vs_distilbert"} <= names
     assert "| Target |" in quick_result["stdout"] and "Ratios:" in quick_result["stdout"]
     assert quick_result["machine"]["cores_available"] >= 1
+
+
+def tiny_naive_run(tmp_path, target_accuracy: float, naive_max_epochs: int):
+    from modeling_lstm.benchmarking import BenchmarkSettings, Data, Split, benchmark_naive_lstm
+
+    texts = ["good fun great", "bad awful sad"] * 20
+    labels = ["pos", "neg"] * 20
+    data = Data(Split(texts, labels), Split(texts[:8], labels[:8]), Split(texts[:8], labels[:8]))
+    settings = BenchmarkSettings(
+        dataset="tiny",
+        data_dir=tmp_path,
+        config=tmp_path / "unused.yaml",
+        target_accuracy=target_accuracy,
+        naive_max_epochs=naive_max_epochs,
+        repeats=1,
+        latency_samples=4,
+        threads=1,
+    )
+    sizes = {"embedding_dim": 8, "hidden_size": 8, "num_layers": 1, "bidirectional": True}
+    training = {"batch_size": 8, "dropout": 0.0, "max_seq_length": 16}
+    return benchmark_naive_lstm(settings, data, sizes, training, epochs=2)
+
+
+def test_naive_lstm_trains_on_until_the_target_for_the_time_ratio(tmp_path):
+    # An unreachable target: it trains to naive_max_epochs, while its row still describes the first 2 epochs.
+    row, info = tiny_naive_run(tmp_path, target_accuracy=1.01, naive_max_epochs=4)
+    assert [entry["epoch"] for entry in info["epoch_log"]] == [1, 2, 3, 4]
+    assert info["time_to_target_seconds"] is None
+    assert row.train_seconds == pytest.approx(info["epoch_log"][1]["seconds"])
+    assert info["trained_seconds"] == pytest.approx(info["epoch_log"][3]["seconds"])
+    assert "trained on to 4 epochs" in row.notes
+    # A target reached by the row's epochs: no extra epoch.
+    row, info = tiny_naive_run(tmp_path, target_accuracy=0.0, naive_max_epochs=4)
+    assert len(info["epoch_log"]) == 2 and info["time_to_target_seconds"] == info["epoch_log"][0]["seconds"]
