@@ -1,6 +1,6 @@
 """modeling-lstm: an LSTM text classifier that lives natively in the Hugging Face ecosystem."""
 
-from .threads import choose_omp_wait_policy
+from .hardware import choose_omp_wait_policy
 
 choose_omp_wait_policy()  # before transformers imports torch, which reads it once
 

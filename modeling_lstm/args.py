@@ -115,7 +115,12 @@ class TrainArguments:
     warmup_ratio: float = 0.05
     max_grad_norm: float = 1.0
     gradient_accumulation_steps: int = 1
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = field(
+        default="auto",
+        metadata={
+            "help": "auto: bf16 where the GPU or CPU computes bf16 natively (AVX512-BF16, AMX), else no."
+        },
+    )
     seed: int = 42
     group_by_length: bool = field(default=True, metadata={"help": "Batch texts of similar length together."})
     metric_for_best_model: Literal["accuracy", "macro_f1", "loss"] = "accuracy"

@@ -417,7 +417,8 @@ def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tu
         },
     }
     row.notes = (
-        f"{epochs:g} epoch{'s' if epochs != 1 else ''}; tokenizer {offset:.1f} s, model training {results['train_runtime']:.1f} s; "
+        f"{epochs:g} epoch{'s' if epochs != 1 else ''}, mixed precision {results.get('mixed_precision', 'no')}; "
+        f"tokenizer {offset:.1f} s, model training {results['train_runtime']:.1f} s; "
         f"accuracy from the reloaded folder (training reported {results.get('test_accuracy', float('nan')):.4f})"
     )
     row.extra = {"training_reported_test_accuracy": results.get("test_accuracy")}
@@ -745,6 +746,8 @@ def benchmark_naive_lstm(
         model.load_state_dict(row_state)
     row.peak_rss_mb, row.rss_increase_mb = memory.peak_mb, memory.increase_mb
     row.epoch_seconds = (row.train_seconds - preparation_seconds) / epochs
+    row.train_samples_per_second = len(inputs) / row.epoch_seconds
+    row.train_tokens_per_second = int((inputs != 0).sum()) / row.epoch_seconds
     row.parameters = parameter_count(model)
     row.size_mb = serialized_mb(model.state_dict())
     predictions = time_inference(row, predict, data.test.texts, settings)
@@ -939,7 +942,21 @@ def check_targets(
             checks[-1]["description"] += "; at least, the naive LSTM never reached it"
             if speedup is not None and speedup < checks[-1]["goal"]:
                 checks[-1]["passed"] = None
-    check("batched_texts_per_second", ours.texts_per_second, 5000.0, True, "batched inference, texts/s")
+    # Batched inference as users run it on a list of texts: predict.py / evaluate.py sort by length before batching.
+    predict_row = rows.get("predict")
+    check(
+        "batched_texts_per_second",
+        (predict_row or ours).texts_per_second,
+        TARGETS["batched_texts_per_second"],
+        True,
+        "batched inference, texts/s"
+        + (
+            f" (predict.py: batches of {settings.batch_size}, length-sorted; in file order "
+            f"{_number(ours.texts_per_second)})"
+            if predict_row
+            else ""
+        ),
+    )
     check("latency_median_ms", ours.latency_median_ms, 2.0, False, "single-text latency median, ms")
     check(
         "speedup_vs_distilbert",

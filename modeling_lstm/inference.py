@@ -29,7 +29,7 @@ def load_classifier(model: str, revision: str | None = None):
 
 
 def set_inference_threads() -> None:
-    """One intra-op thread on a busy machine, where idle OpenMP threads sleep (modeling_lstm/threads.py): waking a
+    """One intra-op thread on a busy machine, where idle OpenMP threads sleep (modeling_lstm/hardware.py): waking a
     second thread for each of the LSTM's small products there cost 3.4x in single-text latency and gained nothing in
     batches. On an idle machine torch's default threads are as fast for one text and 1.5x faster for batches
     (docs/benchmarks.md). OMP_NUM_THREADS, when set, always wins."""

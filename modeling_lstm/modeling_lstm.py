@@ -3,11 +3,13 @@
 Self-contained (imports only torch, transformers and the sibling configuration file): this file ships to the Hub
 as remote code, so users load the model with `trust_remote_code=True` without installing this package.
 
-Padding is handled by masking, not by packed sequences: on CPU, `pack_padded_sequence` costs more than the padding
-it skips (see docs/benchmarks.md), and length-grouped batches keep padding small anyway. Each direction of a layer is
-its own unidirectional `nn.LSTM`: the forward one reads right-aligned tokens, so padding comes after every real
-token and cannot reach it; the backward one reads each row's tokens reversed in place (padding stays at the end).
-Left-padded batches are right-aligned first. The result is exactly what each sentence gives alone.
+Padding is handled by masking, not by packed sequences (on CPU, `pack_padded_sequence` costs more than the padding it
+skips, see docs/benchmarks.md), with one fused bidirectional `nn.LSTM` call per layer and no reordering. The LSTMs have
+no bias; instead each token carries one extra input feature, 1 for real tokens and 0 for padding, whose input weights
+play the bias's part. A padding step then has an all-zero input, and from a zero state a bias-free LSTM cell maps a
+zero input to a zero state (sigmoid(0) * 0 + sigmoid(0) * tanh(0) = 0): padding before a text leaves each direction
+exactly where it started, and padding after it is only read after the text. Outputs at real positions are therefore
+what each text gives alone, with padding on either side. Layer outputs are zeroed at padding before the next layer.
 """
 
 import torch
@@ -19,69 +21,40 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .configuration_lstm import LSTMConfig
 
 
-def right_align(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Column order that moves each row's real tokens to the front, keeping their order.
-
-    Returns `order` (batch, seq) such that `tensor.gather(1, order)` is right-padded.
-    """
-    # A stable sort on "is padding" keeps the real tokens in their original order.
-    return torch.argsort((attention_mask == 0).to(torch.int8), dim=1, stable=True)
-
-
-def reverse_within_length(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
-    """Index (batch, seq) that reverses the first `lengths[b]` positions of each row and leaves padding in place.
-
-    The permutation is its own inverse.
-    """
-    positions = torch.arange(seq_len, device=lengths.device).unsqueeze(0)  # (1, seq)
-    lengths = lengths.unsqueeze(1)  # (batch, 1)
-    return torch.where(positions < lengths, lengths - 1 - positions, positions)  # (batch, seq)
-
-
-def gather_time(tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """`tensor[b, index[b, t]]` for a (batch, seq, features) tensor.
-
-    One `index_select` over the flattened (batch * seq) rows: on CPU it is several times faster, forward and
-    backward, than `gather` with the index expanded over the features (docs/benchmarks.md).
-    """
-    batch, seq = index.shape
-    offsets = torch.arange(batch, device=index.device).unsqueeze(1) * tensor.size(1)
-    rows = tensor.reshape(batch * tensor.size(1), tensor.size(2))
-    return rows.index_select(0, (index + offsets).reshape(-1)).view(batch, seq, tensor.size(2))
-
-
 class LSTMEncoder(nn.Module):
-    """Stacked (bi)LSTM over right-aligned input whose output at real positions ignores the padding."""
+    """Stacked (bi)LSTM whose outputs at real positions ignore the padding (see the module docstring)."""
 
     def __init__(self, config: LSTMConfig):
         super().__init__()
-        self.bidirectional = config.bidirectional
         num_directions = 2 if config.bidirectional else 1
-        self.forward_layers = nn.ModuleList()
-        self.backward_layers = nn.ModuleList()
-        for layer in range(config.num_layers):
-            input_size = config.embedding_dim if layer == 0 else config.hidden_size * num_directions
-            self.forward_layers.append(nn.LSTM(input_size, config.hidden_size, batch_first=True))
-            if config.bidirectional:
-                self.backward_layers.append(nn.LSTM(input_size, config.hidden_size, batch_first=True))
+        self.layers = nn.ModuleList(
+            nn.LSTM(
+                # +1: the "is a real token" feature, whose input weights act as the gate biases.
+                (config.embedding_dim if layer == 0 else config.hidden_size * num_directions) + 1,
+                config.hidden_size,
+                bias=False,
+                batch_first=True,
+                bidirectional=config.bidirectional,
+            )
+            for layer in range(config.num_layers)
+        )
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, inputs: torch.Tensor, lengths: torch.Tensor, output_hidden_states: bool = False
+        self, inputs: torch.Tensor, mask: torch.Tensor, output_hidden_states: bool = False
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        reverse_index = reverse_within_length(lengths, inputs.size(1)) if self.bidirectional else None
-        hidden = inputs  # (batch, seq, embedding_dim)
+        is_token = mask.unsqueeze(-1).to(inputs.dtype)  # (batch, seq, 1)
+        hidden = (
+            inputs * is_token
+        )  # (batch, seq, embedding_dim): zero at padding, whatever the embeddings there
         all_hidden = []
-        for layer, forward_lstm in enumerate(self.forward_layers):
+        for layer, lstm in enumerate(self.layers):
             if layer > 0:
                 hidden = self.dropout(hidden)
-            output, _ = forward_lstm(hidden)  # (batch, seq, hidden_size)
-            if self.bidirectional:
-                backward, _ = self.backward_layers[layer](gather_time(hidden, reverse_index))
-                output = torch.cat(
-                    [output, gather_time(backward, reverse_index)], dim=-1
-                )  # (batch, seq, 2*hidden)
-            hidden = output
+            output, _ = lstm(torch.cat([hidden, is_token], dim=-1))  # (batch, seq, num_directions * hidden)
+            hidden = (
+                output * is_token
+            )  # the backward direction's state after the text lingers at trailing padding
             if output_hidden_states:
                 all_hidden.append(hidden)
         return hidden, tuple(all_hidden)
@@ -104,16 +77,15 @@ class LSTMPreTrainedModel(PreTrainedModel):
             if module.bias is not None:
                 module.bias.zero_()
         elif isinstance(module, nn.LSTM):
+            hidden = module.hidden_size
             for name, param in module.named_parameters():
                 if name.startswith("weight_hh"):
                     nn.init.orthogonal_(param)
-                elif name.startswith("weight_ih"):
-                    nn.init.xavier_uniform_(param)
-                else:
-                    # Forget-gate bias of 1 (split over the two bias vectors) helps gradients flow early on.
-                    param.zero_()
-                    hidden = param.numel() // 4
-                    param[hidden : 2 * hidden] = 0.5
+                else:  # weight_ih: (4 * hidden, input_size); its last column is the bias (LSTMEncoder)
+                    nn.init.xavier_uniform_(param[:, :-1])
+                    # Gates i, f, g, o: a forget-gate bias of 1 helps gradients flow early on.
+                    param[:, -1].zero_()
+                    param[hidden : 2 * hidden, -1] = 1.0
 
 
 class LSTMForSequenceClassification(LSTMPreTrainedModel):
@@ -153,12 +125,16 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         pooling = self.config.pooling
         weights = None
         if pooling == "last":
-            last = (lengths - 1).clamp(min=0)
+            rows = torch.arange(hidden.size(0), device=hidden.device)
+            first = mask.to(torch.int8).argmax(
+                dim=1
+            )  # (batch,): the first real token, whichever side is padded
+            last = (first + lengths - 1).clamp(min=0)
             forward_size = self.config.hidden_size
-            pooled = hidden[torch.arange(hidden.size(0), device=hidden.device), last, :forward_size]
+            pooled = hidden[rows, last, :forward_size]
             if self.config.bidirectional:
-                # The backward direction has read the whole text by position 0.
-                pooled = torch.cat([pooled, hidden[:, 0, forward_size:]], dim=-1)
+                # The backward direction has read the whole text at its first token.
+                pooled = torch.cat([pooled, hidden[rows, first, forward_size:]], dim=-1)
         elif pooling == "mean":
             pooled = (hidden * mask_3d).sum(1) / lengths.clamp(min=1).unsqueeze(-1).to(hidden.dtype)
         elif pooling == "max":
@@ -216,15 +192,10 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
                 else torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
             )
         mask = attention_mask.bool()  # (batch, seq)
-
-        # Right-align (a no-op permutation for right-padded batches), so padding follows every real token.
-        order = right_align(mask)  # (batch, seq)
         lengths = mask.sum(dim=1)  # (batch,)
-        mask = mask.gather(1, order)
-        embeddings = gather_time(inputs_embeds, order)
 
         hidden, layer_outputs = self.encoder(
-            self.embedding_dropout(embeddings), lengths, output_hidden_states=output_hidden_states
+            self.embedding_dropout(inputs_embeds), mask, output_hidden_states=output_hidden_states
         )  # (batch, seq, pooled_size)
         pooled, weights = self.pool(hidden, mask, lengths)
         logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
@@ -233,16 +204,8 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         if labels is not None:
             loss = self.compute_loss(logits, labels)
 
-        # Hand per-token outputs back in the caller's positions: scatter undoes the gather above.
-        def restore(tensor: torch.Tensor) -> torch.Tensor:
-            if tensor.dim() == 2:
-                return torch.zeros_like(tensor).scatter(1, order, tensor)
-            return torch.zeros_like(tensor).scatter(1, order.unsqueeze(-1).expand_as(tensor), tensor)
-
-        hidden_states = (
-            tuple(restore(t) for t in (embeddings, *layer_outputs)) if output_hidden_states else None
-        )
-        attentions = (restore(weights),) if output_attentions and weights is not None else None
+        hidden_states = (inputs_embeds, *layer_outputs) if output_hidden_states else None
+        attentions = (weights,) if output_attentions and weights is not None else None
 
         if not return_dict:
             output = tuple(t for t in (logits, hidden_states, attentions) if t is not None)

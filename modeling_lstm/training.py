@@ -32,6 +32,7 @@ from .configuration_lstm import LSTMConfig
 from .data import load_splits, tokenize_splits
 from .embeddings import initialise_embeddings, read_word_vectors
 from .errors import UserInputError
+from .hardware import resolve_mixed_precision
 from .metrics import load_classification_metric
 from .modeling_lstm import LSTMForSequenceClassification
 from .plots import plot_confusion_matrix, plot_training_curves
@@ -301,9 +302,10 @@ def widget_examples(
 def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) -> dict:
     output_dir = Path(train_args.output_dir)
     report_to = None if train_args.report_to == "none" else train_args.report_to
+    on_cpu = train_args.use_cpu or not torch.cuda.is_available()
     accelerator = Accelerator(
-        cpu=train_args.use_cpu or not torch.cuda.is_available(),
-        mixed_precision=train_args.mixed_precision,
+        cpu=on_cpu,
+        mixed_precision=resolve_mixed_precision(train_args.mixed_precision, on_cpu),
         gradient_accumulation_steps=train_args.gradient_accumulation_steps,
         log_with=report_to,
         project_dir=str(output_dir),
@@ -494,9 +496,11 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
             break
     progress.close()
 
-    # The best epoch's weights, not the last ones, are evaluated and saved.
+    # The best epoch's weights, not the last ones, are evaluated and saved. Training is over: evaluate without the
+    # mixed-precision wrapper, in full precision, as users load the saved folder (the figures then reproduce).
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
     best_weights = load_file(str(output_dir / CHECKPOINTS / "best" / "model.safetensors"))
-    accelerator.unwrap_model(model).load_state_dict(best_weights)
+    model.load_state_dict(best_weights)
     results = {
         "train_loss": state["history"][-1]["train_loss"],
         "train_runtime": state["train_seconds"],
@@ -509,6 +513,7 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         "best_epoch": state["best_epoch"],
         "stopped_early": stopped_early,
         "num_processes": accelerator.num_processes,
+        "mixed_precision": accelerator.mixed_precision,
         "num_train_samples": len(encoded["train"]),
         "labels": label_names,
     }

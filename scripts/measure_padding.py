@@ -1,7 +1,7 @@
 """Masking vs packing on CPU: what does ignoring padding cost a BiLSTM classifier?
 
 Compares, on the same batches and side by side (interleaved, so machine noise hits all alike):
-  masked  - LSTMForSequenceClassification as implemented (per-direction LSTMs, per-row reversal, masked pooling)
+  masked  - LSTMForSequenceClassification as implemented (bias-free BiLSTM with an is-a-token input, masked pooling)
   packed  - nn.LSTM(bidirectional=True) over pack_padded_sequence, masked pooling
   plain   - nn.LSTM(bidirectional=True) over the padded batch, no masking at all: the lower bound (and wrong)
 All three: embedding -> 1-layer BiLSTM -> max pooling -> linear -> cross-entropy. Prints a Markdown table of
@@ -74,16 +74,17 @@ def step(model, batch, train: bool) -> None:
 
 
 def copy_weights(masked: LSTMForSequenceClassification, reference: BiLSTM) -> None:
-    """Give the reference the masked model's weights (its two unidirectional LSTMs become one bidirectional)."""
+    """Give the reference the masked model's weights: the last input column of our bias-free LSTM is its bias."""
     with torch.no_grad():
         reference.embeddings.weight.copy_(masked.embeddings.weight)
         reference.classifier.load_state_dict(masked.classifier.state_dict())
-        for suffix, lstm in (
-            ("", masked.encoder.forward_layers[0]),
-            ("_reverse", masked.encoder.backward_layers[0]),
-        ):
-            for name, param in lstm.named_parameters():  # weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
-                getattr(reference.lstm, name + suffix).copy_(param)
+        ours = masked.encoder.layers[0]
+        for suffix in ("_l0", "_l0_reverse"):
+            weight_ih = getattr(ours, "weight_ih" + suffix)
+            getattr(reference.lstm, "weight_ih" + suffix).copy_(weight_ih[:, :-1])
+            getattr(reference.lstm, "bias_ih" + suffix).copy_(weight_ih[:, -1])
+            getattr(reference.lstm, "bias_hh" + suffix).zero_()
+            getattr(reference.lstm, "weight_hh" + suffix).copy_(getattr(ours, "weight_hh" + suffix))
 
 
 def main() -> None:
