@@ -44,7 +44,18 @@ logger = logging.getLogger(__name__)
 
 MB = 1_000_000  # sizes are in decimal megabytes (the 15 MB target is read the stricter way)
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ROW_NAMES = ("ours", "pipeline", "predict", "int8", "one_thread", "tfidf", "fasttext", "naive", "distilbert")
+ROW_NAMES = (
+    "ours",
+    "pipeline",
+    "predict",
+    "int8",
+    "bf16",
+    "one_thread",
+    "tfidf",
+    "fasttext",
+    "naive",
+    "distilbert",
+)
 
 # DistilBERT's accuracy is not measured here (no pretrained weights offline); these are the published figures.
 DISTILBERT_PUBLISHED = {
@@ -429,6 +440,8 @@ def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tu
         rows["predict"] = benchmark_predict_script(settings, data, model, tokenizer)
     if "int8" not in settings.skip:
         rows["int8"] = benchmark_int8(settings, data, model, tokenizer, row)
+    if "bf16" not in settings.skip:
+        rows["bf16"] = benchmark_bf16(settings, data, model, tokenizer, row)
     if "one_thread" not in settings.skip and settings.threads > 1:
         rows["one_thread"] = benchmark_one_thread(settings, data, model, tokenizer, row)
     return rows, info
@@ -507,6 +520,30 @@ def benchmark_one_thread(settings: BenchmarkSettings, data: Data, model, tokeniz
     return row
 
 
+def benchmark_variant(
+    settings: BenchmarkSettings,
+    data: Data,
+    tokenizer,
+    ours: Row,
+    name: str,
+    variant,
+    size_mb: float,
+    note: str,
+) -> Row:
+    """Our model transformed for inference (quantised, cast): speed and accuracy next to the float32 model."""
+    row = Row(name, parameters=ours.parameters, size_mb=size_mb)
+    predictions = time_inference(row, hf_predictor(variant, tokenizer), data.test.texts, settings)
+    row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
+    speedup = row.texts_per_second / ours.texts_per_second
+    row.notes = (
+        f"accuracy {100 * (row.accuracy - ours.accuracy):+.2f} pts, batched x{speedup:.2f}, "
+        f"latency x{ours.latency_median_ms / row.latency_median_ms:.2f} vs float32: "
+        + ("helps" if speedup > 1.05 else "does not help")
+        + f"; {note}"
+    )
+    return row
+
+
 def benchmark_int8(settings: BenchmarkSettings, data: Data, model, tokenizer, ours: Row) -> Row:
     """int8 dynamic quantisation of the LSTM and Linear weights (activations stay float)."""
     from torch.ao.quantization import quantize_dynamic
@@ -514,18 +551,23 @@ def benchmark_int8(settings: BenchmarkSettings, data: Data, model, tokenizer, ou
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # quantize_dynamic is deprecated in favour of torchao, still works
         quantized = quantize_dynamic(copy.deepcopy(model), {nn.LSTM, nn.Linear}, dtype=torch.qint8)
-    row = Row("ours, int8 dynamic quantisation", parameters=ours.parameters)
-    row.size_mb = serialized_mb(quantized.state_dict())
-    predictions = time_inference(row, hf_predictor(quantized, tokenizer), data.test.texts, settings)
-    row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
-    speedup = row.texts_per_second / ours.texts_per_second
-    row.notes = (
-        f"accuracy {100 * (row.accuracy - ours.accuracy):+.2f} pts, batched x{speedup:.2f}, "
-        f"latency x{ours.latency_median_ms / row.latency_median_ms:.2f} vs float: "
-        + ("helps" if speedup > 1.05 else "does not help")
-        + "; size from torch.save"
+    size_mb = serialized_mb(quantized.state_dict())
+    name = "ours, int8 dynamic quantisation"
+    return benchmark_variant(
+        settings, data, tokenizer, ours, name, quantized, size_mb, "size from torch.save"
     )
-    return row
+
+
+def benchmark_bf16(settings: BenchmarkSettings, data: Data, model, tokenizer, ours: Row) -> Row:
+    """bf16 weights and activations (`predict.py --dtype bfloat16`): fast where the CPU computes bf16 natively."""
+    from .hardware import cpu_has_native_bf16
+
+    cast = copy.deepcopy(model).to(torch.bfloat16)
+    native = "native" if cpu_has_native_bf16() else "emulated (no AVX512-BF16/AMX)"
+    note = f"bf16 {native} on this CPU; size from torch.save"
+    return benchmark_variant(
+        settings, data, tokenizer, ours, "ours, bf16", cast, serialized_mb(cast.state_dict()), note
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------

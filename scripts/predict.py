@@ -12,7 +12,13 @@ from pathlib import Path
 
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.inference import load_classifier, predict_probabilities, set_inference_threads, top_labels
+from modeling_lstm.inference import (
+    DTYPES,
+    load_classifier,
+    predict_probabilities,
+    set_inference_threads,
+    top_labels,
+)
 
 
 def parse_args(argv=None):
@@ -25,6 +31,13 @@ def parse_args(argv=None):
     parser.add_argument("--input_file", default=None, help="A UTF-8 text file, one text per line.")
     parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
     parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="bfloat16 is 1.4-1.5x faster on CPUs with native bf16 (AVX512-BF16, AMX), with rare changes in the "
+        "predicted label; auto picks it there and float32 elsewhere.",
+    )
     return parser.parse_args(argv)
 
 
@@ -53,7 +66,7 @@ def main(argv=None) -> None:
         raise UserInputError(f"--top_k must be at least 1, got {args.top_k}")
     texts = read_texts(args)
     set_inference_threads()
-    model, tokenizer = load_classifier(args.model, args.revision)
+    model, tokenizer = load_classifier(args.model, args.revision, args.dtype)
     probabilities = predict_probabilities(model, tokenizer, texts, args.batch_size)
     for text, labels in zip(texts, top_labels(probabilities, model.config.id2label, args.top_k), strict=True):
         print(

@@ -11,7 +11,18 @@ import sys
 import pytest
 from conftest import REPO_ROOT, SHARED_DATASETS, subprocess_env
 
-ROWS = ("ours", "pipeline", "predict", "int8", "one_thread", "tfidf", "fasttext", "naive", "distilbert")
+ROWS = (
+    "ours",
+    "pipeline",
+    "predict",
+    "int8",
+    "bf16",
+    "one_thread",
+    "tfidf",
+    "fasttext",
+    "naive",
+    "distilbert",
+)
 # A smaller slice than --quick's defaults keeps this test well under the 3 minutes CI allows it.
 SLICE = ["--max_train_samples", "400", "--max_eval_samples", "100", "--num_train_epochs", "1"]
 
@@ -71,6 +82,7 @@ def test_rows_have_sane_values(quick_result):
     assert rows["distilbert"]["parameters"] > 60_000_000  # the real DistilBERT-base size
     # The int8 row is the same model quantised: its accuracy stays near the float model's (tiny test set).
     assert abs(rows["int8"]["accuracy"] - rows["ours"]["accuracy"]) <= 0.1
+    assert abs(rows["bf16"]["accuracy"] - rows["ours"]["accuracy"]) <= 0.1
     # The reloaded folder reproduces the accuracy training reported.
     assert rows["ours"]["accuracy"] == pytest.approx(rows["ours"]["extra"]["training_reported_test_accuracy"])
 
