@@ -544,13 +544,28 @@ def benchmark_variant(
     return row
 
 
+def with_zero_biases(lstm: nn.LSTM) -> nn.LSTM:
+    """The same function as a bias-free LSTM, with (zero) biases: the quantised LSTM module requires them."""
+    biased = nn.LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers, bias=True, batch_first=lstm.batch_first,
+                     bidirectional=lstm.bidirectional)  # fmt: skip
+    with torch.no_grad():
+        for name, parameter in biased.named_parameters():
+            parameter.copy_(getattr(lstm, name) if name.startswith("weight") else torch.zeros_like(parameter))
+    return biased
+
+
 def benchmark_int8(settings: BenchmarkSettings, data: Data, model, tokenizer, ours: Row) -> Row:
     """int8 dynamic quantisation of the LSTM and Linear weights (activations stay float)."""
     from torch.ao.quantization import quantize_dynamic
 
+    float_model = copy.deepcopy(model)
+    for layers in (module for module in float_model.modules() if isinstance(module, nn.ModuleList)):
+        for index, lstm in enumerate(layers):
+            if isinstance(lstm, nn.LSTM) and not lstm.bias:
+                layers[index] = with_zero_biases(lstm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # quantize_dynamic is deprecated in favour of torchao, still works
-        quantized = quantize_dynamic(copy.deepcopy(model), {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+        quantized = quantize_dynamic(float_model, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
     size_mb = serialized_mb(quantized.state_dict())
     name = "ours, int8 dynamic quantisation"
     return benchmark_variant(
