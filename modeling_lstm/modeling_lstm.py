@@ -234,8 +234,9 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
     ) -> torch.Tensor:
         """Logits of length-sorted sub-batches, each cut to the columns its texts use (either padding side)."""
         buckets = min(self.config.inference_length_buckets, mask.size(0) // 8)
-        logits = inputs_embeds.new_empty(mask.size(0), self.config.num_labels)
-        for rows in lengths.argsort().chunk(buckets):
+        order = lengths.argsort()  # (batch,): shortest first
+        parts = []
+        for rows in order.chunk(buckets):
             used = (
                 mask[rows].any(dim=0).nonzero().squeeze(-1)
             )  # the columns holding a real token of these rows
@@ -245,8 +246,8 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
                 inputs_embeds[rows, columns], bucket_mask
             )  # (bucket, width, pooled_size)
             pooled, _ = self.pool(hidden, bucket_mask, lengths[rows])
-            logits[rows] = self.classifier(pooled)  # (bucket, num_labels)
-        return logits
+            parts.append(self.classifier(pooled))  # (bucket, num_labels)
+        return torch.cat(parts)[order.argsort()]  # back to the batch's row order
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.problem_type is None:

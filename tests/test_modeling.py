@@ -495,3 +495,16 @@ def test_length_buckets_only_for_logits_at_inference():
     assert not model.train().use_length_buckets(mask, per_token_outputs=False)
     model.eval()
     assert not model.use_length_buckets(mask, per_token_outputs=False)  # gradients enabled: training-like use
+
+
+def test_length_buckets_under_bf16_autocast():
+    """Mixed-precision evaluation (Accelerate's autocast) takes the bucketed path too: the sub-batch logits come
+    out in bf16 and must be put together as such."""
+    model = tiny_model("max")
+    ids, mask = pad_batch([[5, 6]] * 15 + [list(range(2, 40))], side="right")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model.use_length_buckets(mask, per_token_outputs=False)
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    with torch.no_grad():
+        reference = model(input_ids=ids, attention_mask=mask).logits
+    torch.testing.assert_close(logits.float(), reference, rtol=0, atol=0.05)
