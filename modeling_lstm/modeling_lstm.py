@@ -10,6 +10,8 @@ play the bias's part. A padding step then has an all-zero input, and from a zero
 zero input to a zero state (sigmoid(0) * 0 + sigmoid(0) * tanh(0) = 0): padding before a text leaves each direction
 exactly where it started, and padding after it is only read after the text. Outputs at real positions are therefore
 what each text gives alone, with padding on either side. Layer outputs are zeroed at padding before the next layer.
+A mask with holes inside a text (a token masked out, as leave-one-out explanations do) is not padding: those rows'
+real tokens are moved together first, and per-token outputs moved back.
 """
 
 import torch
@@ -19,6 +21,27 @@ from transformers import PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_lstm import LSTMConfig
+
+
+def has_holes(mask: torch.Tensor) -> bool:
+    """Some row has a masked position between two real tokens (more than one run of real tokens)."""
+    runs = mask[:, 0].long() + (mask[:, 1:] & ~mask[:, :-1]).sum(dim=1)  # (batch,)
+    return bool((runs > 1).any())
+
+
+def compact_order(mask: torch.Tensor) -> torch.Tensor:
+    """(batch, seq) column order that puts each row's real tokens first, in their order (a stable sort)."""
+    return torch.argsort((~mask).to(torch.int8), dim=1, stable=True)
+
+
+def gather_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """`tensor[b, order[b, t]]` for a (batch, seq, features) tensor."""
+    return tensor.gather(1, order.unsqueeze(-1).expand_as(tensor))
+
+
+def scatter_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """The inverse of `gather_time`: puts position t back at `order[b, t]`."""
+    return torch.zeros_like(tensor).scatter(1, order.unsqueeze(-1).expand_as(tensor), tensor)
 
 
 class LSTMEncoder(nn.Module):
@@ -193,15 +216,26 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             )
         mask = attention_mask.bool()  # (batch, seq)
         lengths = mask.sum(dim=1)  # (batch,)
+        # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would step over
+        # them. Then each row's real tokens are moved together first, in order, and per-token outputs moved back.
+        order = compact_order(mask) if has_holes(mask) else None
+        embeddings, mask = (
+            (inputs_embeds, mask)
+            if order is None
+            else (gather_time(inputs_embeds, order), mask.gather(1, order))
+        )
 
         if self.use_length_buckets(mask, output_hidden_states or output_attentions):
-            logits, hidden_states, attentions = self.bucketed_logits(inputs_embeds, mask, lengths), None, None
+            logits, hidden_states, attentions = self.bucketed_logits(embeddings, mask, lengths), None, None
         else:
             hidden, layer_outputs = self.encoder(
-                self.embedding_dropout(inputs_embeds), mask, output_hidden_states=output_hidden_states
+                self.embedding_dropout(embeddings), mask, output_hidden_states=output_hidden_states
             )  # (batch, seq, pooled_size)
             pooled, weights = self.pool(hidden, mask, lengths)
             logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
+            if order is not None:
+                layer_outputs = tuple(scatter_time(t, order) for t in layer_outputs)
+                weights = None if weights is None else torch.zeros_like(weights).scatter(1, order, weights)
             hidden_states = (inputs_embeds, *layer_outputs) if output_hidden_states else None
             attentions = (weights,) if output_attentions and weights is not None else None
 

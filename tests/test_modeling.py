@@ -508,3 +508,22 @@ def test_length_buckets_under_bf16_autocast():
     with torch.no_grad():
         reference = model(input_ids=ids, attention_mask=mask).logits
     torch.testing.assert_close(logits.float(), reference, rtol=0, atol=0.05)
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_a_token_masked_inside_a_text_is_skipped(pooling, side):
+    """attention_mask = 0 inside a text (leave-one-out explanations) means the text without that token."""
+    model = tiny_model(pooling, bidirectional=True, num_layers=2)
+    ids, mask = pad_batch(SENTENCES, side=side, extra=2)
+    row, sentence = 1, SENTENCES[1]
+    hole = real_positions(mask[row])[3]
+    mask[row, hole] = 0
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask, output_attentions=True, output_hidden_states=True)
+    without = sentence[:3] + sentence[4:]
+    torch.testing.assert_close(out.logits[row], alone(model, without).logits[0], rtol=0, atol=1e-5)
+    torch.testing.assert_close(out.logits[0], alone(model, SENTENCES[0]).logits[0], rtol=0, atol=1e-5)
+    assert (out.hidden_states[-1][row, hole] == 0).all()
+    if pooling == "attention":
+        assert out.attentions[0][row, hole] == 0
