@@ -243,6 +243,9 @@ def save_checkpoint(accelerator, output_dir: Path, state: dict, save_total_limit
     final = output_dir / CHECKPOINTS / f"step_{state['global_step']}"
     partial = final.with_name(final.name + ".partial")
     accelerator.save_state(str(partial))
+    # Every rank writes its own RNG state into `partial`: rename it only once all of them are done (under load,
+    # rank 1 was still writing when rank 0 renamed the folder, and crashed).
+    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         (partial / TRAINER_STATE).write_text(json.dumps(state, indent=2))
         shutil.rmtree(final, ignore_errors=True)
