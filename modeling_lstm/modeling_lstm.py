@@ -67,9 +67,8 @@ class LSTMEncoder(nn.Module):
         self, inputs: torch.Tensor, mask: torch.Tensor, output_hidden_states: bool = False
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         is_token = mask.unsqueeze(-1).to(inputs.dtype)  # (batch, seq, 1)
-        hidden = (
-            inputs * is_token
-        )  # (batch, seq, embedding_dim): zero at padding, whatever the embeddings there
+        # Zero at padding, whatever the embeddings there (inputs_embeds may come from the caller).
+        hidden = inputs * is_token  # (batch, seq, embedding_dim)
         all_hidden = []
         for layer, lstm in enumerate(self.layers):
             if layer > 0:
@@ -216,14 +215,13 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             )
         mask = attention_mask.bool()  # (batch, seq)
         lengths = mask.sum(dim=1)  # (batch,)
-        # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would step over
-        # them. Then each row's real tokens are moved together first, in order, and per-token outputs moved back.
+        # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would still step
+        # through them, which moves its state. Such rows get their real tokens moved together first, in order, and
+        # their per-token outputs moved back at the end.
+        embeddings = inputs_embeds
         order = compact_order(mask) if has_holes(mask) else None
-        embeddings, mask = (
-            (inputs_embeds, mask)
-            if order is None
-            else (gather_time(inputs_embeds, order), mask.gather(1, order))
-        )
+        if order is not None:
+            embeddings, mask = gather_time(inputs_embeds, order), mask.gather(1, order)
 
         if self.use_length_buckets(mask, output_hidden_states or output_attentions):
             logits, hidden_states, attentions = self.bucketed_logits(embeddings, mask, lengths), None, None
