@@ -29,13 +29,13 @@ def train_command(emotion_dir, output_dir, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def run_python(argv: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
+def run_python(argv: list[str], timeout: int = 600, **env: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, *argv],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        env=subprocess_env(),
+        env=subprocess_env(**env),
         timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -180,19 +180,24 @@ def test_two_cpu_processes_train_together(emotion_dir, shared_tokenizer, tmp_pat
     Without dropout and with an even number of batches, both runs take the same optimizer steps on the same
     examples, so their accuracies agree up to floating-point summation order.
     """
-    # fp32: bf16 rounding (--mixed_precision auto on CPUs with native bf16) turns summation-order differences
-    # into diverging runs, which is not what this test is about.
+    # Rounding differences grow over training into diverging runs, which is not what this test is about. So: fp32
+    # (bf16, which --mixed_precision auto picks on CPUs with native bf16, amplifies them), one thread in every
+    # process (the same kernels and summation order per operation), and accuracy over all 2,000 test texts.
     same_run = ["--per_device_train_batch_size", "16", "--max_train_samples", "1984", "--dropout", "0",
                 "--embedding_dropout", "0", "--tokenizer_name", shared_tokenizer,
-                "--mixed_precision", "no"]  # fmt: skip
+                "--mixed_precision", "no", "--max_eval_samples", "2000"]  # fmt: skip
     single = tmp_path / "single"
-    run_python(train_command(emotion_dir, single, *same_run, "--gradient_accumulation_steps", "2"))
+    run_python(
+        train_command(emotion_dir, single, *same_run, "--gradient_accumulation_steps", "2"),
+        OMP_NUM_THREADS="1",
+    )
     double = tmp_path / "double"
     launch = ["-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/cpu_2proc.yaml",
               "--main_process_port", str(free_port())]  # fmt: skip
-    result = run_python([*launch, *train_command(emotion_dir, double, *same_run)])
+    result = run_python([*launch, *train_command(emotion_dir, double, *same_run)], OMP_NUM_THREADS="1")
     assert "Training with 2 process(es)" in result.stderr
     results, reference = results_of(double), results_of(single)
     assert results["num_processes"] == 2 and reference["num_processes"] == 1
+    assert results["num_test_samples"] == reference["num_test_samples"] == 2000
     assert len(results["epoch_log"]) == 3
     assert abs(results["test_accuracy"] - reference["test_accuracy"]) <= 0.01
