@@ -40,6 +40,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .hardware import cpu_has_native_bf16, machine_is_busy
+
 logger = logging.getLogger(__name__)
 
 MB = 1_000_000  # sizes are in decimal megabytes (the 15 MB target is read the stricter way)
@@ -575,8 +577,6 @@ def benchmark_int8(settings: BenchmarkSettings, data: Data, model, tokenizer, ou
 
 def benchmark_bf16(settings: BenchmarkSettings, data: Data, model, tokenizer, ours: Row) -> Row:
     """bf16 weights and activations (`predict.py --dtype bfloat16`): fast where the CPU computes bf16 natively."""
-    from .hardware import cpu_has_native_bf16
-
     cast = copy.deepcopy(model).to(torch.bfloat16)
     native = "native" if cpu_has_native_bf16() else "emulated (no AVX512-BF16/AMX)"
     note = f"bf16 {native} on this CPU; size from torch.save"
@@ -775,9 +775,8 @@ def benchmark_naive_lstm(
 
         evaluation = data.validation or data.test
         epoch_log, total = [], preparation_seconds
-        row_state = (
-            None  # the weights after our epoch count: the row's accuracy and speed are measured on them
-        )
+        # The weights after our epoch count: the row's accuracy and speed are measured on them.
+        row_state = None
         for epoch in range(max(epochs, settings.naive_max_epochs)):
             model.train()
             epoch_start = time.perf_counter()
@@ -1218,9 +1217,10 @@ def format_report(result: dict) -> str:
 
 
 def _shared_note(machine: dict) -> str:
-    loads = (machine["load_average_at_start"] or []) + (machine["load_average_at_end"] or [])
-    if loads and max(loads) > machine["cores_available"]:
-        return " (above the core count: other processes shared the CPU, so absolute numbers are pessimistic)"
+    # Only the load before the run tells of other processes: at the end, the benchmark's own threads are in it.
+    load = machine["load_average_at_start"]
+    if load and machine_is_busy(load[0], machine["cores_available"]):
+        return " (other processes kept every core busy at the start, so absolute numbers are pessimistic)"
     return ""
 
 

@@ -35,8 +35,15 @@ def compact_order(mask: torch.Tensor) -> torch.Tensor:
 
 
 def gather_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """`tensor[b, order[b, t]]` for a (batch, seq, features) tensor."""
-    return tensor.gather(1, order.unsqueeze(-1).expand_as(tensor))
+    """`tensor[b, order[b, t]]` for a (batch, seq, features) tensor.
+
+    One `index_select` over the flattened (batch * seq) rows: on CPU it is several times faster, forward and
+    backward, than `gather` with the index expanded over the features (docs/benchmarks.md).
+    """
+    batch, seq = order.shape
+    offsets = torch.arange(batch, device=order.device).unsqueeze(1) * tensor.size(1)
+    rows = tensor.reshape(batch * tensor.size(1), tensor.size(2))
+    return rows.index_select(0, (order + offsets).reshape(-1)).view(batch, seq, tensor.size(2))
 
 
 def scatter_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
@@ -74,9 +81,8 @@ class LSTMEncoder(nn.Module):
             if layer > 0:
                 hidden = self.dropout(hidden)
             output, _ = lstm(torch.cat([hidden, is_token], dim=-1))  # (batch, seq, num_directions * hidden)
-            hidden = (
-                output * is_token
-            )  # the backward direction's state after the text lingers at trailing padding
+            # Zero at padding again: the backward direction's state after the text lingers at trailing padding.
+            hidden = output * is_token
             if output_hidden_states:
                 all_hidden.append(hidden)
         return hidden, tuple(all_hidden)
@@ -148,9 +154,8 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         weights = None
         if pooling == "last":
             rows = torch.arange(hidden.size(0), device=hidden.device)
-            first = mask.to(torch.int8).argmax(
-                dim=1
-            )  # (batch,): the first real token, whichever side is padded
+            # (batch,): the first real token, whichever side is padded
+            first = mask.to(torch.int8).argmax(dim=1)
             last = (first + lengths - 1).clamp(min=0)
             forward_size = self.config.hidden_size
             pooled = hidden[rows, last, :forward_size]
@@ -248,12 +253,15 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions
         )
 
+    def length_buckets(self, mask: torch.Tensor) -> int:
+        """How many sub-batches a batch may be split into: the configured number, of 8 rows or more each."""
+        return min(self.config.inference_length_buckets, mask.size(0) // 8)
+
     def use_length_buckets(self, mask: torch.Tensor, per_token_outputs: bool) -> bool:
         """Bucket by length only at CPU inference, for logits alone, when a quarter or more of the batch is padding.
         (On a GPU the host syncs would cost more than the padding steps.)"""
-        buckets = min(self.config.inference_length_buckets, mask.size(0) // 8)
         return (
-            buckets > 1
+            self.length_buckets(mask) > 1
             and not self.training
             and not torch.is_grad_enabled()
             and not per_token_outputs
@@ -265,10 +273,9 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         self, inputs_embeds: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor
     ) -> torch.Tensor:
         """Logits of length-sorted sub-batches, each cut to the columns its texts use (either padding side)."""
-        buckets = min(self.config.inference_length_buckets, mask.size(0) // 8)
         order = lengths.argsort()  # (batch,): shortest first
         parts = []
-        for rows in order.chunk(buckets):
+        for rows in order.chunk(self.length_buckets(mask)):
             used = (
                 mask[rows].any(dim=0).nonzero().squeeze(-1)
             )  # the columns holding a real token of these rows

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from modeling_lstm.cli import run_cli
 from modeling_lstm.data import load_labelled_file
-from modeling_lstm.inference import DTYPES, load_classifier, predict_probabilities, set_inference_threads
+from modeling_lstm.inference import (
+    add_dtype_argument,
+    load_classifier,
+    predict_probabilities,
+    set_inference_threads,
+)
 from modeling_lstm.metrics import load_classification_metric
 
 
@@ -27,13 +32,7 @@ def parse_args(argv=None):
     parser.add_argument("--label_column", default=None)
     parser.add_argument("--drop_empty", action="store_true", help="Skip empty texts instead of failing.")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="float32",
-        help="bfloat16 is 1.4-1.5x faster on CPUs with native bf16 (AVX512-BF16, AMX), with rare changes in the "
-        "predicted label; auto picks it there and float32 elsewhere.",
-    )
+    add_dtype_argument(parser)
     parser.add_argument("--output", default=None, help="JSON file for the metrics (default: print only).")
     return parser.parse_args(argv)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import (
-    DTYPES,
+    add_dtype_argument,
     load_classifier,
     predict_probabilities,
     set_inference_threads,
@@ -31,13 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--input_file", default=None, help="A UTF-8 text file, one text per line.")
     parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="float32",
-        help="bfloat16 is 1.4-1.5x faster on CPUs with native bf16 (AVX512-BF16, AMX), with rare changes in the "
-        "predicted label; auto picks it there and float32 elsewhere.",
-    )
+    add_dtype_argument(parser)
     return parser.parse_args(argv)
 
 

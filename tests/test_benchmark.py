@@ -11,18 +11,8 @@ import sys
 import pytest
 from conftest import REPO_ROOT, SHARED_DATASETS, subprocess_env
 
-ROWS = (
-    "ours",
-    "pipeline",
-    "predict",
-    "int8",
-    "bf16",
-    "one_thread",
-    "tfidf",
-    "fasttext",
-    "naive",
-    "distilbert",
-)
+from modeling_lstm.benchmarking import ROW_NAMES as ROWS
+
 # A smaller slice than --quick's defaults keeps this test well under the 3 minutes CI allows it.
 SLICE = ["--max_train_samples", "400", "--max_eval_samples", "100", "--num_train_epochs", "1"]
 
