@@ -42,11 +42,18 @@ def load_classifier(model: str, revision: str | None = None, dtype: str = "float
         tokenizer = AutoTokenizer.from_pretrained(
             os.path.expanduser(model), revision=revision, trust_remote_code=True
         )
-        classifier = AutoModelForSequenceClassification.from_pretrained(
-            os.path.expanduser(model), revision=revision, trust_remote_code=True
+        classifier, loading = AutoModelForSequenceClassification.from_pretrained(
+            os.path.expanduser(model), revision=revision, trust_remote_code=True, output_loading_info=True
         )
     except OSError as error:
         raise UserInputError(f"--model {model}: {str(error).splitlines()[0]}") from None
+    # Weights the folder lacks would be random: predictions would look fine and mean nothing.
+    missing = sorted(loading["missing_keys"])
+    if missing:
+        raise UserInputError(
+            f"--model {model}: the saved weights lack {len(missing)} of the model's tensors ({', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}); it was saved by another version of the model: retrain it"
+        )
     return classifier.eval().to(resolve_dtype(dtype)), tokenizer
 
 
