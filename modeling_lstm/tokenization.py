@@ -44,7 +44,9 @@ class TextCleaning:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def normalizer(self) -> normalizers.Normalizer:
+    def normalizer(self, pre_tokenizer_splits_on_whitespace: bool = False) -> normalizers.Normalizer:
+        """The steps as one `tokenizers` normalizer. When the pre-tokenizer splits on every run of whitespace, the
+        whitespace steps change no token and are left out: they are the normalizer's slowest part."""
         steps = []
         if self.unicode_normalization:
             steps.append(getattr(normalizers, self.unicode_normalization)())
@@ -61,7 +63,7 @@ class TextCleaning:
             steps.append(normalizers.Lowercase())
         if self.remove_punctuation:
             steps.append(normalizers.Replace(Regex(r"[^\w\s]"), " "))
-        if self.normalize_whitespace:
+        if self.normalize_whitespace and not pre_tokenizer_splits_on_whitespace:
             steps.append(normalizers.Replace(Regex(r"\s+"), " "))
             steps.append(normalizers.Strip())
         return normalizers.Sequence(steps)
@@ -154,7 +156,9 @@ def train_tokenizer(
         raise ValueError("no training texts: train_tokenizer needs at least one string")
 
     tokenizer = Tokenizer(model)
-    tokenizer.normalizer = cleaning.normalizer()
+    tokenizer.normalizer = cleaning.normalizer(
+        pre_tokenizer_splits_on_whitespace=isinstance(pre_tokenizer, pre_tokenizers.BertPreTokenizer)
+    )
     tokenizer.pre_tokenizer = pre_tokenizer
     if decoder is not None:
         tokenizer.decoder = decoder
