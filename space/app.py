@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import csv
 import json
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from inference import (
     MAX_CHARS,
     BatchingPredictor,
     InputError,
+    ModelLoadError,
     Prediction,
     TextClassifier,
     check_text,
@@ -282,7 +284,10 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
 def main():
     model_id, revision = resolve_model()
     print(f"Loading {model_id}" + (f" at {revision}" if revision else ""))
-    classifier = TextClassifier.from_pretrained(model_id, revision=revision)
+    try:
+        classifier = TextClassifier.from_pretrained(model_id, revision=revision)
+    except ModelLoadError as error:
+        sys.exit(f"error: {error}")
     info = model_info(model_id, revision, classifier.labels, read_results(model_id, revision))
     demo = build_demo(BatchingPredictor(classifier), info)
     # GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are read by launch(); the default theme's fonts ship with Gradio.

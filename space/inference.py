@@ -29,6 +29,10 @@ class InputError(ValueError):
     """A text the app refuses; the message is written for the person who typed it."""
 
 
+class ModelLoadError(RuntimeError):
+    """The model cannot be served as it is; the message says which model and why."""
+
+
 def check_text(text: str | None, max_chars: int = MAX_CHARS) -> str:
     """Return `text` if the model can take it, else raise InputError with a message that says what to do."""
     if text is None or not text.strip():
@@ -82,9 +86,16 @@ class TextClassifier:
     def from_pretrained(cls, model_id: str, revision: str | None = None, **kwargs) -> TextClassifier:
         """Load from a local folder or a Hub repo id; the model's code comes with it (trust_remote_code)."""
         tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision, trust_remote_code=True)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_id, revision=revision, trust_remote_code=True
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            model_id, revision=revision, trust_remote_code=True, output_loading_info=True
         )
+        # Weights the repo lacks would be random: the page would show confident labels that mean nothing.
+        missing = sorted(loading["missing_keys"])
+        if missing:
+            raise ModelLoadError(
+                f"{model_id}: the saved weights lack {len(missing)} of the model's tensors ({', '.join(missing[:3])}"
+                f"{', ...' if len(missing) > 3 else ''}); it was saved by another version of the model: retrain it"
+            )
         return cls(model, tokenizer, **kwargs)
 
     @torch.inference_mode()

@@ -3,6 +3,8 @@
 import ast
 import csv
 import importlib.metadata
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -14,7 +16,16 @@ import yaml
 from conftest import TINY_TEXTS
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from space_helpers import EXAMPLES, SPACE_DIR, load_space_module, model_with_results, running_space
+from safetensors.torch import load_file, save_file
+from space_helpers import (
+    EXAMPLES,
+    REPO_ROOT,
+    SPACE_DIR,
+    load_space_module,
+    model_with_results,
+    running_space,
+    subprocess_env,
+)
 
 LABELS = sorted(TINY_TEXTS)
 TEXTS = [
@@ -355,3 +366,27 @@ def test_highlight_tiles_the_text_and_scales_scores_to_plus_minus_one(inference)
         ("  and more", None),  # not read: after the truncation point
     ]
     assert "6 tokens" in app.truncation_note(prediction, max_tokens=4)
+
+
+def test_app_refuses_a_model_whose_weights_lack_tensors(space_model, tmp_path):
+    """A folder saved by another version of the model would load with random weights: the app says so and stops."""
+    folder = tmp_path / "old-model"
+    shutil.copytree(space_model, folder)
+    weights = load_file(folder / "model.safetensors")
+    del weights["encoder.layers.0.weight_hh_l0"]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+
+    app = subprocess.run(
+        [sys.executable, str(SPACE_DIR / "app.py")],
+        cwd=REPO_ROOT,
+        env=subprocess_env(MODEL_ID=str(folder)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert app.returncode == 1
+    assert app.stderr.strip().splitlines()[-1] == (
+        f"error: {folder}: the saved weights lack 1 of the model's tensors (encoder.layers.0.weight_hh_l0); "
+        "it was saved by another version of the model: retrain it"
+    )
+    assert "Traceback" not in app.stderr
