@@ -97,7 +97,8 @@ class BenchmarkSettings:
     model_dir: Path | None = None  # benchmark an already trained folder instead of training one
     train_args: tuple[str, ...] = ()  # extra training flags after the config's, e.g. ("--hidden_size", "128")
     batch_size: int = 64
-    repeats: int = 3  # batched throughput is the best of this many passes (quick: 1)
+    # Batched throughput is the best of this many passes (quick: 1): short passes, and a noisy machine only slows some.
+    repeats: int = 5
     latency_samples: int = 300  # texts timed one at a time (quick: 50)
     distilbert_texts: int = 512  # DistilBERT is ~100x slower: time it on fewer texts (quick: 128)
     threads: int | None = None  # torch threads for every row; default: the cores this process may use

@@ -51,9 +51,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, help="Torch threads for every row (default: the usable cores)."
     )
-    parser.add_argument("--repeats", type=int, default=3, help="Batched throughput is the best of N passes.")
     parser.add_argument(
-        "--batch_size", type=int, default=64, help="Batch size of the batched inference figures."
+        "--repeats",
+        type=int,
+        default=BenchmarkSettings.repeats,
+        help="Batched throughput is the best of N passes (quick: 1).",
+    )
+    parser.add_argument(
+        "--batch_size",
+        type=int,
+        default=BenchmarkSettings.batch_size,
+        help="Batch size of the batched inference figures.",
     )
     parser.add_argument(
         "--target_accuracy", type=float, help="Default 0.92 on emotion, no accuracy target elsewhere."
