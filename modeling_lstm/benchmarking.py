@@ -479,8 +479,8 @@ def benchmark_pipeline(settings: BenchmarkSettings, data: Data, model, tokenizer
 
 
 def benchmark_predict_script(settings: BenchmarkSettings, data: Data, model, tokenizer) -> Row:
-    """The path of scripts/predict.py: the whole list sorted by length, then batched, so batches carry little
-    padding; the order is restored afterwards."""
+    """The path of scripts/predict.py and evaluate.py: the whole list tokenised in one call, batched by token count
+    (so batches carry almost no padding), the order restored afterwards."""
     from .inference import predict_probabilities
 
     id2label = model.config.id2label
@@ -490,7 +490,9 @@ def benchmark_predict_script(settings: BenchmarkSettings, data: Data, model, tok
         return [id2label[index] for index in probabilities.argmax(-1).tolist()]
 
     row = Row(
-        "ours via predict.py (length-sorted)", parameters=parameter_count(model), size_mb=model_size_mb(model)
+        "ours via predict.py (one tokenizer call, length-sorted)",
+        parameters=parameter_count(model),
+        size_mb=model_size_mb(model),
     )
     # One call over the whole list, as predict.py makes it.
     row.texts_per_second, predictions = batched_throughput(
@@ -501,7 +503,8 @@ def benchmark_predict_script(settings: BenchmarkSettings, data: Data, model, tok
     )
     row.accuracy, row.macro_f1 = scores(data.test.labels, predictions)
     row.notes = (
-        f"modeling_lstm.inference.predict_probabilities, batch {settings.batch_size}, sorted by length"
+        f"modeling_lstm.inference.predict_probabilities: one tokenizer call, batches of {settings.batch_size}"
+        " by token count"
     )
     return row
 
@@ -1008,7 +1011,7 @@ def check_targets(
         True,
         "batched inference, texts/s"
         + (
-            f" (predict.py: batches of {settings.batch_size}, length-sorted; in file order "
+            f" (predict.py: one tokenizer call, batches of {settings.batch_size} by token count; in file order "
             f"{_number(ours.texts_per_second)})"
             if predict_row
             else ""

@@ -1,7 +1,7 @@
 """Fast batched prediction for scripts: no datasets, evaluate or training code on this path."""
 
+import itertools
 import os
-from collections.abc import Iterable, Iterator
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -66,35 +66,48 @@ def set_inference_threads() -> None:
         torch.set_num_threads(1)
 
 
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def pad_rows(
+    flat_ids: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, pad_token_id: int, left: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded (input_ids, attention_mask) of shape (rows, longest) for the texts whose token ids sit at
+    `flat_ids[starts[i] : starts[i] + lengths[i]]`: a few tensor operations instead of a Python loop over rows."""
+    width = max(int(lengths.max()), 1)
+    position = torch.arange(width).unsqueeze(0)  # (1, width)
+    if left:
+        position = position - (width - lengths).unsqueeze(1)  # (rows, width): negative on the padding
+    is_token = (position >= 0) & (position < lengths.unsqueeze(1))  # (rows, width)
+    index = (starts.unsqueeze(1) + position).clamp(0, max(flat_ids.numel() - 1, 0))  # (rows, width)
+    if flat_ids.numel() == 0:  # only empty texts
+        return torch.full(is_token.shape, pad_token_id), is_token.long()
+    return torch.where(is_token, flat_ids[index], pad_token_id), is_token.long()
 
 
 def predict_probabilities(
     model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int | None = None
-):
-    """Class probabilities (len(texts), num_labels), computed on length-sorted batches to cut padding."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    probabilities = torch.empty(len(texts), model.config.num_labels)
+) -> torch.Tensor:
+    """Class probabilities (len(texts), num_labels), in the order of `texts`.
+
+    The whole list is tokenised in one call: the Rust tokenizer then works on all of it in parallel, and
+    transformers' per-call cost (Python lists, then tensors) is paid once, not per batch. The texts are then batched
+    by token count, so batches carry almost no padding. 1.4-1.6x the throughput of tokenising each batch on its own
+    (docs/benchmarks.md), with the same probabilities.
+    """
+    if not texts:
+        return torch.empty(0, model.config.num_labels)
     max_length = max_length or tokenizer.model_max_length
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    lengths = torch.tensor([len(text_ids) for text_ids in ids], dtype=torch.long)  # (texts,)
+    starts = lengths.cumsum(0) - lengths  # (texts,)
+    flat_ids = torch.tensor(list(itertools.chain.from_iterable(ids)), dtype=torch.long)  # (total tokens,)
+    # Padding positions are masked, so any id does where a tokenizer has no pad token.
+    pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    left = tokenizer.padding_side == "left"
+    probabilities = torch.empty(len(texts), model.config.num_labels)
     with torch.inference_mode():
-        for positions in batched(order, batch_size):
-            encoded = tokenizer(
-                [texts[i] for i in positions],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            )
-            logits = model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
-            probabilities[positions] = logits.float().softmax(-1)
+        for rows in lengths.argsort(stable=True).split(batch_size):
+            input_ids, attention_mask = pad_rows(flat_ids, starts[rows], lengths[rows], pad_token_id, left)
+            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+            probabilities[rows] = logits.float().softmax(-1)
     return probabilities
 
 

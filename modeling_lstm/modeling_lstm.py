@@ -218,6 +218,11 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
                 if input_ids is not None
                 else torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
             )
+        if inputs_embeds.size(1) == 0:
+            # Only empty texts (tokenizer("") gives no tokens): one padding position keeps every operation defined,
+            # and such rows pool to zeros like any all-padding row.
+            inputs_embeds = inputs_embeds.new_zeros(inputs_embeds.size(0), 1, inputs_embeds.size(2))
+            attention_mask = attention_mask.new_zeros(attention_mask.size(0), 1)
         mask = attention_mask.bool()  # (batch, seq)
         lengths = mask.sum(dim=1)  # (batch,)
         # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would still step

@@ -4,7 +4,7 @@ from safetensors.torch import load_file, save_file
 
 from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.inference import load_classifier
+from modeling_lstm.inference import load_classifier, pad_rows, predict_probabilities
 
 TEXTS = ["a good film", "a bad film", "good fun", "bad acting"]
 
@@ -33,3 +33,38 @@ def test_weights_missing_from_the_folder_are_a_clear_error(saved_folder):
         UserInputError, match=r"lack 1 of the model's tensors \(encoder.layers.0.weight_hh_l0\)"
     ):
         load_classifier(str(saved_folder))
+
+
+@pytest.mark.parametrize("left", [False, True])
+def test_pad_rows_places_each_text_on_its_side(left):
+    flat_ids = torch.tensor([5, 6, 7, 8, 9])  # texts [5, 6, 7], [], [8, 9]
+    input_ids, attention_mask = pad_rows(flat_ids, torch.tensor([0, 3, 3]), torch.tensor([3, 0, 2]), 0, left)
+    if left:
+        assert input_ids.tolist() == [[5, 6, 7], [0, 0, 0], [0, 8, 9]]
+    else:
+        assert input_ids.tolist() == [[5, 6, 7], [0, 0, 0], [8, 9, 0]]
+    assert attention_mask.tolist() == (input_ids != 0).long().tolist()
+
+
+def test_pad_rows_of_only_empty_texts():
+    input_ids, attention_mask = pad_rows(
+        torch.tensor([], dtype=torch.long), torch.tensor([0, 0]), torch.tensor([0, 0]), 0, False
+    )
+    assert input_ids.tolist() == [[0], [0]] and attention_mask.tolist() == [[0], [0]]
+
+
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_predict_probabilities_equal_one_text_at_a_time(saved_folder, padding_side):
+    """Tokenised in one call, sorted by token count and batched: the probabilities of each text alone, in order."""
+    model, tokenizer = load_classifier(str(saved_folder))
+    tokenizer.padding_side = padding_side
+    texts = ["a good film", "", "bad", "good fun " * 40, "a bad film a good film", "acting", "good good bad"]
+    expected = torch.cat(
+        [
+            model(**tokenizer([text], truncation=True, max_length=16, return_tensors="pt")).logits.softmax(-1)
+            for text in texts
+        ]
+    )
+    probabilities = predict_probabilities(model, tokenizer, texts, batch_size=3, max_length=16)
+    torch.testing.assert_close(probabilities, expected.detach(), atol=1e-6, rtol=0)
+    assert predict_probabilities(model, tokenizer, [], batch_size=3).shape == (0, 2)

@@ -324,6 +324,10 @@ def test_all_padding_row_is_finite_and_harmless(pooling, side):
         empty = model(input_ids=torch.zeros(2, 4, dtype=torch.long)).logits
     assert torch.isfinite(empty).all()
     torch.testing.assert_close(empty, model.classifier.bias.detach().expand(2, -1))
+    # So does a batch of empty texts, which tokenizers return with no columns at all.
+    with torch.no_grad():
+        no_columns = model(input_ids=torch.zeros(2, 0, dtype=torch.long)).logits
+    torch.testing.assert_close(no_columns, model.classifier.bias.detach().expand(2, -1))
 
 
 # -------------------------------------------------------------------------------- attentions and hidden states
