@@ -69,17 +69,74 @@ class TextCleaning:
         return normalizers.Sequence(steps)
 
 
+SPECIAL_TOKENS = [PAD_TOKEN, UNK_TOKEN]  # PAD first: id 0 is LSTMConfig's default pad_token_id
+# Private-use code points stand in for characters while learn_wordpiece_vocab learns a vocabulary.
+PRIVATE_USE_START, PRIVATE_USE_END = 0xF0000, 0x10FFFD
+
+
+def learn_wordpiece_vocab(
+    tokenizer: Tokenizer, texts: Iterable[str], vocab_size: int, min_frequency: int
+) -> dict[str, int]:
+    """A WordPiece vocabulary learned as `WordPieceTrainer` learns one, but the same on every run.
+
+    `WordPieceTrainer` runs BPE merges in which pieces inside a word carry a `##` prefix; it numbers those pieces in
+    hash-map order, and ties between merges then break differently from run to run (huggingface/tokenizers#1794):
+    one seed gave different vocabularies, hence different models. Here each character of a word is written as one of
+    two private-use code points, one for a word's first character and one for the others, and the BPE trainer (which
+    is deterministic without a prefix) learns merges over those; the pieces are then mapped back, with `##` for the
+    pieces that start inside a word. Words come from the tokenizer's own normalizer and pre-tokenizer.
+    """
+    first_code: dict[str, str] = {}
+    inner_code: dict[str, str] = {}
+    original: dict[str, str] = {}  # code point -> character
+    is_inner: set[str] = set()
+
+    def code(character: str, table: dict[str, str]) -> str:
+        if character not in table:
+            point = PRIVATE_USE_START + len(original)
+            if point > PRIVATE_USE_END:
+                raise ValueError("too many distinct characters to learn a WordPiece vocabulary")
+            table[character] = chr(point)
+            original[chr(point)] = character
+            if table is inner_code:
+                is_inner.add(chr(point))
+        return table[character]
+
+    encoded_words: dict[str, str] = {}  # words repeat: each is encoded once
+
+    def encode_word(word: str) -> str:
+        if word not in encoded_words:
+            encoded_words[word] = code(word[0], first_code) + "".join(code(c, inner_code) for c in word[1:])
+        return encoded_words[word]
+
+    def encode(text: str) -> str:
+        words = tokenizer.pre_tokenizer.pre_tokenize_str(tokenizer.normalizer.normalize_str(text))
+        return " ".join(encode_word(word) for word, _ in words)
+
+    bpe = Tokenizer(models.BPE(unk_token=UNK_TOKEN))
+    bpe.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS, show_progress=False
+    )
+    bpe.train_from_iterator((encode(text) for text in texts), trainer=trainer)
+    vocab = {}
+    for piece, index in bpe.get_vocab().items():
+        if piece in SPECIAL_TOKENS:
+            vocab[piece] = index
+        else:
+            vocab[("##" if piece[0] in is_inner else "") + "".join(original[point] for point in piece)] = (
+                index
+            )
+    return vocab
+
+
 def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
-    special_tokens = [PAD_TOKEN, UNK_TOKEN]  # PAD first: id 0 is LSTMConfig's default pad_token_id
+    special_tokens = SPECIAL_TOKENS
     if kind == "wordpiece":
+        # No trainer: learn_wordpiece_vocab learns the vocabulary (WordPieceTrainer's differs from run to run).
         return (
             models.WordPiece(unk_token=UNK_TOKEN),
-            trainers.WordPieceTrainer(
-                vocab_size=vocab_size,
-                min_frequency=min_frequency,
-                special_tokens=special_tokens,
-                show_progress=False,
-            ),
+            None,
             pre_tokenizers.BertPreTokenizer(),
             decoders.WordPiece(),
         )
@@ -162,7 +219,13 @@ def train_tokenizer(
     tokenizer.pre_tokenizer = pre_tokenizer
     if decoder is not None:
         tokenizer.decoder = decoder
-    tokenizer.train_from_iterator(itertools.chain([first], texts), trainer=trainer)
+    texts = itertools.chain([first], texts)
+    if trainer is None:
+        vocab = learn_wordpiece_vocab(tokenizer, texts, vocab_size, min_frequency)
+        tokenizer.model = models.WordPiece(vocab, unk_token=UNK_TOKEN)
+        tokenizer.add_special_tokens(SPECIAL_TOKENS)
+    else:
+        tokenizer.train_from_iterator(texts, trainer=trainer)
 
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,

@@ -1,8 +1,10 @@
 """train_tokenizer and TextCleaning: every kind, special ids, padding/truncation, save/reload, cleaning in the normalizer."""
 
 import csv
+import random
 
 import pytest
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import AutoTokenizer
 
 from modeling_lstm import TOKENIZER_KINDS, TextCleaning, train_tokenizer
@@ -259,3 +261,45 @@ def test_wordpiece_on_emotion(emotion_dir):
     unknown = sum(ids.count(tokenizer.unk_token_id) for ids in encoded)
     assert total > 20000
     assert unknown / total < 0.02
+
+
+def syllable_texts(count: int = 300) -> list[str]:
+    """Made-up words built from ten syllables: many pieces occur equally often, so merges tie all the time."""
+    rng = random.Random(0)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "so", "ta", "vi", "ze", "po"]
+    return [
+        " ".join("".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(8))
+        for _ in range(count)
+    ]
+
+
+def test_wordpiece_vocabulary_is_the_same_on_every_run():
+    """WordPieceTrainer gives a different vocabulary on each run of this corpus (huggingface/tokenizers#1794);
+    the same seed must give the same tokenizer, hence the same model."""
+    texts = syllable_texts()
+    vocabularies = {
+        tuple(sorted(train_tokenizer(texts, vocab_size=300, min_frequency=2).get_vocab().items()))
+        for _ in range(5)
+    }
+    assert len(vocabularies) == 1
+
+
+def test_wordpiece_vocabulary_is_what_wordpiece_training_learns():
+    """The same pieces as WordPieceTrainer up to its tie-breaking (which this corpus, full of ties, exercises: 95-96%
+    of its pieces here), ## marking pieces inside a word."""
+    texts = [text.lower() for text in TEXTS * 3 + syllable_texts()]
+    reference = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    reference.normalizer = normalizers.Lowercase()
+    reference.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=2000, min_frequency=2, special_tokens=["[PAD]", "[UNK]"], show_progress=False
+    )
+    reference.train_from_iterator(texts, trainer=trainer)
+    ours = train_tokenizer(texts, vocab_size=2000, min_frequency=2, lowercase=True)
+    expected, learned = set(reference.get_vocab()), set(ours.get_vocab())
+    assert abs(len(learned) - len(expected)) <= 5
+    assert len(learned & expected) >= 0.9 * len(expected)
+    assert ours.convert_ids_to_tokens([0, 1]) == ["[PAD]", "[UNK]"]
+    pieces = ours.tokenize("kalominerusotavizepo")  # longer than any word of the corpus
+    assert len(pieces) > 1 and not pieces[0].startswith("##")
+    assert all(piece.startswith("##") for piece in pieces[1:])
