@@ -144,6 +144,9 @@ def test_kill_and_resume_matches_uninterrupted_run(emotion_dir, shared_tokenizer
         "5",
         "--tokenizer_name",
         shared_tokenizer,
+        # The weight average is part of each checkpoint: a resumed run goes on averaging where the killed one was.
+        "--ema_decay",
+        "0.99",
     ]
     reference = tmp_path / "reference"
     run_python(train_command(emotion_dir, reference, *resumable))
@@ -165,6 +168,10 @@ def test_kill_and_resume_matches_uninterrupted_run(emotion_dir, shared_tokenizer
     run_python(train_command(emotion_dir, killed, *resumable, "--resume_from_checkpoint", "latest"))
     resumed, uninterrupted = results_of(killed), results_of(reference)
     assert abs(resumed["test_accuracy"] - uninterrupted["test_accuracy"]) <= 0.005
+    # Resuming is exact: the same validation loss after every epoch (this fails if the weight average restarts).
+    assert [entry["validation_loss"] for entry in resumed["epoch_log"]] == pytest.approx(
+        [entry["validation_loss"] for entry in uninterrupted["epoch_log"]], rel=1e-6
+    )
     assert [entry["epoch"] for entry in resumed["epoch_log"]] == [1, 2, 3]
 
 
