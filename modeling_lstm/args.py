@@ -114,11 +114,11 @@ class TrainArguments:
     lr_scheduler_type: str = field(default="linear", metadata={"help": "Any name get_scheduler knows."})
     warmup_ratio: float = 0.05
     max_grad_norm: float = 1.0
-    ema_decay: float | None = field(
-        default=None,
+    ema_decay: float = field(
+        default=0.0,
         metadata={
             "help": "Keep an exponential moving average of the weights, updated after each optimizer step with this"
-            " decay (e.g. 0.99): it is what is evaluated, kept as the best epoch and saved. Unset: the raw weights."
+            " decay (e.g. 0.99): it is what is evaluated, kept as the best epoch and saved. 0: the raw weights."
         },
     )
     gradient_accumulation_steps: int = 1
@@ -192,8 +192,8 @@ def parse_args(argv: list[str] | None = None):
         raise UserInputError(
             "give --train_file (CSV, TSV, JSON/JSONL, Parquet), --data_dir or --dataset_name"
         )
-    if train_args.ema_decay is not None and not 0 < train_args.ema_decay < 1:
-        raise UserInputError(f"--ema_decay must be between 0 and 1, got {train_args.ema_decay}")
+    if not 0 <= train_args.ema_decay < 1:
+        raise UserInputError(f"--ema_decay must be in [0, 1), got {train_args.ema_decay}")
     if train_args.push_to_hub and not train_args.hub_model_id:
         raise UserInputError("--push_to_hub needs --hub_model_id namespace/name")
     return data_args, tokenizer_args, model_args, train_args

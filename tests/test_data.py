@@ -69,6 +69,10 @@ BAD_INPUTS = {
     "unknown extension": (lambda d: ["--train_file", str(d / "data.xlsx")], "unknown format '.xlsx'"),
     "missing config file": (lambda d: ["--config", str(d / "none.yaml")], "none.yaml: file not found"),
     "unknown config key": (lambda d: ["--config", str(d / "typo.yaml")], "unknown argument(s) num_epochs"),
+    "weight average decay of 1": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--ema_decay", "1"],
+        "--ema_decay must be in [0, 1), got 1.0",
+    ),
 }
 
 
