@@ -131,7 +131,6 @@ def learn_wordpiece_vocab(
 
 
 def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
-    special_tokens = SPECIAL_TOKENS
     if kind == "wordpiece":
         # No trainer: learn_wordpiece_vocab learns the vocabulary (WordPieceTrainer's differs from run to run).
         return (
@@ -146,7 +145,7 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
             trainers.BpeTrainer(
                 vocab_size=vocab_size,
                 min_frequency=min_frequency,
-                special_tokens=special_tokens,
+                special_tokens=SPECIAL_TOKENS,
                 show_progress=False,
             ),
             pre_tokenizers.Metaspace(),
@@ -157,7 +156,7 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
         return (
             models.Unigram(),
             trainers.UnigramTrainer(
-                vocab_size=vocab_size, special_tokens=special_tokens, unk_token=UNK_TOKEN, show_progress=False
+                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token=UNK_TOKEN, show_progress=False
             ),
             pre_tokenizers.Metaspace(),
             decoders.Metaspace(),
@@ -168,7 +167,7 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
             trainers.WordLevelTrainer(
                 vocab_size=vocab_size,
                 min_frequency=min_frequency,
-                special_tokens=special_tokens,
+                special_tokens=SPECIAL_TOKENS,
                 show_progress=False,
             ),
             pre_tokenizers.BertPreTokenizer(),
