@@ -76,9 +76,11 @@ def pad_rows(
     if left:
         position = position - (width - lengths).unsqueeze(1)  # (rows, width): negative on the padding
     is_token = (position >= 0) & (position < lengths.unsqueeze(1))  # (rows, width)
-    index = (starts.unsqueeze(1) + position).clamp(0, max(flat_ids.numel() - 1, 0))  # (rows, width)
     if flat_ids.numel() == 0:  # only empty texts
         return torch.full(is_token.shape, pad_token_id), is_token.long()
+    index = (starts.unsqueeze(1) + position).clamp(
+        0, flat_ids.numel() - 1
+    )  # (rows, width), clamped at padding
     return torch.where(is_token, flat_ids[index], pad_token_id), is_token.long()
 
 
