@@ -78,9 +78,8 @@ def pad_rows(
     is_token = (position >= 0) & (position < lengths.unsqueeze(1))  # (rows, width)
     if flat_ids.numel() == 0:  # only empty texts
         return torch.full(is_token.shape, pad_token_id), is_token.long()
-    index = (starts.unsqueeze(1) + position).clamp(
-        0, flat_ids.numel() - 1
-    )  # (rows, width), clamped at padding
+    # (rows, width): where each position's id sits in flat_ids, clamped on the padding (masked out below)
+    index = (starts.unsqueeze(1) + position).clamp(0, flat_ids.numel() - 1)
     return torch.where(is_token, flat_ids[index], pad_token_id), is_token.long()
 
 
