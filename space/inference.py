@@ -100,10 +100,16 @@ class TextClassifier:
 
     @torch.inference_mode()
     def predict(self, texts: Sequence[str], explain: bool = False) -> list[Prediction]:
-        """Classify `texts` (already checked); with `explain`, add per-token contributions."""
-        predictions = []
+        """Classify `texts` (already checked); with `explain`, add per-token contributions. Results come in the
+        order of `texts`; batches are made of texts of similar length, so they carry little padding."""
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        predictions: list[Prediction | None] = [None] * len(texts)
         for start in range(0, len(texts), self.batch_size):
-            predictions += self._predict_batch(list(texts[start : start + self.batch_size]), explain)
+            rows = order[start : start + self.batch_size]
+            for row, prediction in zip(
+                rows, self._predict_batch([texts[i] for i in rows], explain), strict=True
+            ):
+                predictions[row] = prediction
         return predictions
 
     def _predict_batch(self, texts: list[str], explain: bool) -> list[Prediction]:

@@ -269,6 +269,24 @@ def test_attention_contributions_are_the_models_pooling_weights(inference, space
     assert [score for _, _, score in prediction.contributions] == pytest.approx(weights.tolist())
 
 
+def test_predictions_come_back_in_the_order_of_the_texts(inference, space_model):
+    """Texts are batched by length; each result still belongs to its own text."""
+    classifier = inference.TextClassifier.from_pretrained(str(space_model), batch_size=2)
+    texts = [
+        "what a wonderful lovely film, i loved every minute of it",
+        "dull",
+        "i hated every minute of it",
+        "great acting",
+        "the worst movie this year, awful acting and a dull story",
+    ]
+    together = classifier.predict(texts)
+    alone = [classifier.predict([text])[0] for text in texts]
+    assert [p.num_tokens for p in together] == [p.num_tokens for p in alone]
+    for mixed, single in zip(together, alone, strict=True):
+        assert mixed.label == single.label
+        assert mixed.scores == pytest.approx(single.scores, abs=1e-6)
+
+
 def test_leave_one_out_scores_are_the_drop_when_a_token_is_removed(inference, tiny_texts_and_labels):
     import torch
 
