@@ -68,3 +68,9 @@ def test_predict_probabilities_equal_one_text_at_a_time(saved_folder, padding_si
     probabilities = predict_probabilities(model, tokenizer, texts, batch_size=3, max_length=16)
     torch.testing.assert_close(probabilities, expected.detach(), atol=1e-6, rtol=0)
     assert predict_probabilities(model, tokenizer, [], batch_size=3).shape == (0, 2)
+
+
+def test_batch_size_below_one_is_a_clear_error(saved_folder):
+    model, tokenizer = load_classifier(str(saved_folder))
+    with pytest.raises(UserInputError, match=r"^--batch_size must be at least 1, got 0$"):
+        predict_probabilities(model, tokenizer, ["a good film"], batch_size=0)
