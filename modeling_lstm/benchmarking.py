@@ -1002,7 +1002,7 @@ def check_targets(
             checks[-1]["description"] += "; at least, the naive LSTM never reached it"
             if speedup is not None and speedup < checks[-1]["goal"]:
                 checks[-1]["passed"] = None
-    # Batched inference as users run it on a list of texts: predict.py / evaluate.py sort by length before batching.
+    # Batched inference as users run it on a list of texts: predict.py / evaluate.py batch it by token count.
     predict_row = rows.get("predict")
     check(
         "batched_texts_per_second",

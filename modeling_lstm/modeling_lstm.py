@@ -281,14 +281,12 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         order = lengths.argsort()  # (batch,): shortest first
         parts = []
         for rows in order.chunk(self.length_buckets(mask)):
-            used = (
-                mask[rows].any(dim=0).nonzero().squeeze(-1)
-            )  # the columns holding a real token of these rows
+            # The columns holding a real token of these rows.
+            used = mask[rows].any(dim=0).nonzero().squeeze(-1)
             columns = slice(int(used[0]), int(used[-1]) + 1) if used.numel() else slice(0, 1)
             bucket_mask = mask[rows, columns]  # (bucket, width)
-            hidden, _ = self.encoder(
-                inputs_embeds[rows, columns], bucket_mask
-            )  # (bucket, width, pooled_size)
+            # (bucket, width, pooled_size)
+            hidden, _ = self.encoder(inputs_embeds[rows, columns], bucket_mask)
             pooled, _ = self.pool(hidden, bucket_mask, lengths[rows])
             parts.append(self.classifier(pooled))  # (bucket, num_labels)
         return torch.cat(parts)[order.argsort()]  # back to the batch's row order

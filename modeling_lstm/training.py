@@ -368,8 +368,9 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
 
     model = build_model(model_args, data_args, tokenizer, label_names, not tokenizer_args.tokenizer_name)
     # With --ema_decay, an exponential moving average of the weights is evaluated and saved instead of the raw
-    # weights (a smoother model: +0.2-0.3 accuracy points on emotion over 5 seeds, docs/tuning.md). It is copied from the bare model,
-    # before Accelerate wraps it, and is part of each checkpoint, so a resumed run goes on averaging.
+    # weights (a smoother model: +0.2-0.3 accuracy points on emotion over 5 seeds, docs/tuning.md). It is copied
+    # from the bare model, before Accelerate wraps it, and is part of each checkpoint, so a resumed run goes on
+    # averaging.
     averaged = None
     if train_args.ema_decay:
         averaged = AveragedModel(
