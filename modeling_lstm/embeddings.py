@@ -1,6 +1,8 @@
 """Initialise embedding rows from pretrained word vectors (GloVe or word2vec text format)."""
 
 import logging
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -61,3 +63,22 @@ def initialise_embeddings(
             if index != pad_id:
                 embedding.weight[index] = torch.tensor(vector, dtype=embedding.weight.dtype)
     return len(vectors) / embedding.num_embeddings
+
+
+def write_word_vectors(words: Sequence[str], vectors: Sequence[Sequence[float]], path: str) -> None:
+    """Write `word v1 v2 ...` lines (GloVe's text format), first to a hidden file, renamed when complete."""
+    if len(words) != len(vectors):
+        raise UserInputError(f"{path}: {len(words)} words but {len(vectors)} vectors")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            for row, (word, vector) in enumerate(zip(words, vectors, strict=True)):
+                if not word or any(character.isspace() for character in word):
+                    raise UserInputError(f"{path}: word {row} ({word!r}) is empty or holds whitespace")
+                out.write(word + " " + " ".join(f"{value:.6g}" for value in vector) + "\n")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, target)

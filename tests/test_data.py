@@ -69,6 +69,18 @@ BAD_INPUTS = {
     "unknown extension": (lambda d: ["--train_file", str(d / "data.xlsx")], "unknown format '.xlsx'"),
     "missing config file": (lambda d: ["--config", str(d / "none.yaml")], "none.yaml: file not found"),
     "unknown config key": (lambda d: ["--config", str(d / "typo.yaml")], "unknown argument(s) num_epochs"),
+    "unknown --tokenizer_name": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--tokenizer_name", str(d / "no-tokenizer")],
+        "no-tokenizer: no tokenizer found there",
+    ),
+    "missing word vectors file": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--pretrained_embeddings", str(d / "glove.txt")],
+        "glove.txt: file not found",
+    ),
+    "ragged word vectors": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--pretrained_embeddings", str(d / "ragged.txt")],
+        "ragged.txt line 2: 2 values, expected 3",
+    ),
     "weight average decay of 1": (
         lambda d: ["--train_file", str(d / "good.csv"), "--ema_decay", "1"],
         "--ema_decay must be in [0, 1), got 1.0",
@@ -94,6 +106,7 @@ def bad_files(tmp_path):
     (tmp_path / "malformed.csv").write_text("text,label\ngood,pos\nbad, really,neg,extra\n")
     write_csv(tmp_path / "unseen.csv", [("a", "pos"), ("b", "meh")])
     (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "ragged.txt").write_text("good 0.1 0.2 0.3\nfilm 0.4 0.5\n")
     (tmp_path / "typo.yaml").write_text(f"train_file: {tmp_path / 'good.csv'}\nnum_epochs: 3\n")
     return tmp_path
 
