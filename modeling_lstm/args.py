@@ -97,7 +97,10 @@ class ModelArguments:
     pooling: Literal["last", "mean", "max", "attention"] = "max"
     pretrained_embeddings: str | None = field(
         default=None,
-        metadata={"help": "GloVe / word2vec text file to initialise the embedding rows it covers."},
+        metadata={
+            "help": "GloVe / word2vec text file to initialise the embedding rows it covers; its width replaces "
+            "--embedding_dim. `make vectors` writes GloVe 6B 50d to vectors/glove.6B.50d.txt."
+        },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Do not train the embedding table."})
 

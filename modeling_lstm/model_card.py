@@ -286,6 +286,15 @@ def _labels_table(run: TrainedRun) -> str:
     )
 
 
+def _embeddings_phrase(run: TrainedRun) -> str:
+    model_args = run.training_args.get("model") or {}
+    vectors = model_args.get("pretrained_embeddings")
+    if not vectors:
+        return "learned token embeddings"
+    trained = "kept frozen" if model_args.get("freeze_embeddings") else "then trained"
+    return f"token embeddings initialised from the word vectors `{Path(vectors).name}` ({trained})"
+
+
 def _model_table(run: TrainedRun) -> str:
     config = run.config
     max_length = run.tokenizer_config.get("model_max_length")
@@ -450,7 +459,7 @@ def render_body(run: TrainedRun, repo_id: str) -> str:
         "examples": examples,
         "labels_table": _labels_table(run),
         "architecture_paragraph": (
-            f"A {_architecture(run.config)} over learned token embeddings. Padding never reaches the result (the "
+            f"A {_architecture(run.config)} over {_embeddings_phrase(run)}. Padding never reaches the result (the "
             f"LSTM runs on each text's real length), `{run.config.get('pooling')}` pooling turns the outputs into "
             "one vector, and a linear layer gives one logit per label."
         ),

@@ -135,6 +135,14 @@ def test_body_explains_the_run(card, results, trained_model_dir):
     assert "python scripts/train.py --config configs/tiny.yaml --output_dir out/tiny" in body
 
 
+def test_the_card_names_pretrained_word_vectors(card, trained_model_dir, tmp_path):
+    assert "over learned token embeddings" in card.text
+    changes = {"model.pretrained_embeddings": "vectors/glove.6B.50d.txt", "model.freeze_embeddings": True}
+    folder = folder_variant(trained_model_dir, tmp_path / "run", **{"training_args.yaml": changes})
+    text = build_model_card(folder, REPO_ID).text
+    assert "over token embeddings initialised from the word vectors `glove.6B.50d.txt` (kept frozen)" in text
+
+
 def test_limitations_name_the_weakest_label(card, results):
     weakest = min(results["test_per_class"], key=lambda label: results["test_per_class"][label]["f1"])
     assert f"the weakest on the test split is `{weakest}`" in card.text
