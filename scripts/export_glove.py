@@ -1,4 +1,4 @@
-"""Write GloVe 6B 50d word vectors as a GloVe text file, for --pretrained_embeddings (configs/trec.yaml uses it).
+"""Write GloVe 6B 50d word vectors as a GloVe text file, for --pretrained_embeddings (configs/trec.yaml, mr.yaml).
 
     python scripts/export_glove.py [--output vectors/glove.6B.50d.txt] [--source DIR]
 
