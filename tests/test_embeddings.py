@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import REPO_ROOT, subprocess_env
+from transformers import AutoTokenizer
 
 from modeling_lstm import LSTMForSequenceClassification
 from modeling_lstm.embeddings import initialise_embeddings, read_word_vectors, write_word_vectors
@@ -93,8 +94,6 @@ def test_training_with_frozen_vectors_keeps_them_and_takes_their_width(tmp_path)
     )  # fmt: skip
     model = LSTMForSequenceClassification.from_pretrained(output_dir)
     assert model.config.embedding_dim == 4
-    from transformers import AutoTokenizer
-
     vocabulary = AutoTokenizer.from_pretrained(output_dir).get_vocab()
     weights = model.embeddings.weight
     assert weights[vocabulary["good"]].tolist() == [0.5, -1.0, 2.0, 0.0]
