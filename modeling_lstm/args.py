@@ -140,7 +140,10 @@ class TrainArguments:
     checkpointing_steps: str = field(
         default="epoch", metadata={"help": "'epoch', a number of optimizer steps, or 'no'."}
     )
-    save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept (the newest)."})
+    save_total_limit: int = field(
+        default=2,
+        metadata={"help": "Step checkpoints kept (the newest); the one just written stays even with 0."},
+    )
     resume_from_checkpoint: str | None = field(
         default=None, metadata={"help": "A checkpoint folder, or 'latest' for the newest in output_dir."}
     )

@@ -8,8 +8,12 @@ import sys
 import time
 
 import pytest
+import torch
 import yaml
+from accelerate import Accelerator
 from conftest import REPO_ROOT, subprocess_env
+
+from modeling_lstm.training import TrainerState, find_checkpoint, save_checkpoint, step_checkpoints
 
 # Small and quick: a high learning rate so that three epochs on 4,000 texts reach about 87% (chance: 30%).
 SMALL_MODEL = ["--embedding_dim", "32", "--hidden_size", "64", "--vocab_size", "4000", "--lowercase",
@@ -208,3 +212,28 @@ def test_two_cpu_processes_train_together(emotion_dir, shared_tokenizer, tmp_pat
     assert results["num_test_samples"] == reference["num_test_samples"] == 2000
     assert len(results["epoch_log"]) == 3
     assert abs(results["test_accuracy"] - reference["test_accuracy"]) <= 0.01
+
+
+@pytest.mark.parametrize(
+    "save_total_limit, kept", [(2, ["step_2", "step_3"]), (1, ["step_3"]), (0, ["step_3"])]
+)
+def test_save_total_limit_keeps_the_newest_step_checkpoints(tmp_path, save_total_limit, kept):
+    """A limit of 0 still keeps the checkpoint just written: resuming needs it."""
+    accelerator = Accelerator(cpu=True)
+    accelerator.prepare(torch.nn.Linear(2, 2))
+    (tmp_path / "checkpoints").mkdir()
+    for step in (1, 2, 3):
+        save_checkpoint(accelerator, tmp_path, TrainerState(global_step=step), save_total_limit)
+    assert [path.name for path in step_checkpoints(tmp_path)] == kept
+    latest = find_checkpoint(tmp_path, "latest")
+    assert TrainerState.from_dict(json.loads((latest / "trainer_state.json").read_text())).global_step == 3
+
+
+def test_trainer_state_keeps_the_checkpoint_format():
+    """trainer_state.json as earlier versions wrote it still resumes, and is written back the same."""
+    saved = {"epoch": 1, "batches_in_epoch": 40, "global_step": 165, "history": [{"epoch": 1, "train_loss": 1.2}],
+             "best_metric": 0.81, "best_epoch": 1, "evaluations_without_improvement": 0, "train_seconds": 12.5,
+             "tokens_seen": 123456}  # fmt: skip
+    state = TrainerState.from_dict(json.loads(json.dumps(saved)))
+    assert (state.global_step, state.batches_in_epoch, state.best_metric) == (165, 40, 0.81)
+    assert state.to_dict() == saved
