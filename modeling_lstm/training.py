@@ -480,15 +480,15 @@ def prepare_run(accelerator, model, train_loader, train_sampler, eval_loaders, t
         accelerator.register_for_checkpointing(averaged)
     eval_loaders = dict(zip(eval_loaders, prepared_eval, strict=True))
     return PreparedRun(
-        accelerator,
-        model,
-        optimizer,
-        scheduler,
-        train_loader,
-        train_sampler,
-        eval_loaders,
-        averaged,
-        total_updates,
+        accelerator=accelerator,
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        train_loader=train_loader,
+        train_sampler=train_sampler,
+        eval_loaders=eval_loaders,
+        averaged=averaged,
+        total_updates=total_updates,
     )
 
 
