@@ -122,7 +122,21 @@ def test_output_shapes(pooling, bidirectional, num_layers):
         assert len(out.attentions) == 1 and out.attentions[0].shape == (batch, seq)
     else:
         assert out.attentions is None
-    assert sum(p.numel() for p in model.parameters()) == model.num_parameters()
+    assert model.num_parameters() == parameter_count_from_sizes(model.config)
+
+
+def parameter_count_from_sizes(config) -> int:
+    """The design's weights, counted from the config's sizes alone: embeddings, bias-free LSTM layers with one more
+    input feature (the "is a real token" feature whose weights act as the gate biases), the pooling and the head."""
+    directions = 2 if config.bidirectional else 1
+    features = config.hidden_size * directions
+    count = config.vocab_size * config.embedding_dim
+    for layer in range(config.num_layers):
+        inputs = (config.embedding_dim if layer == 0 else features) + 1
+        count += directions * 4 * config.hidden_size * (inputs + config.hidden_size)  # weight_ih, weight_hh
+    if config.pooling == "attention":
+        count += features * features + features + features  # Linear(features, features), Linear(features, 1)
+    return count + features * config.num_labels + config.num_labels
 
 
 def test_attention_head_exists_only_for_attention_pooling():

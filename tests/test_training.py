@@ -127,8 +127,8 @@ def test_existing_model_folder_is_not_overwritten_silently(trained_dir, emotion_
 
 @pytest.fixture(scope="module")
 def shared_tokenizer(emotion_dir, tmp_path_factory) -> str:
-    """One tokenizer for runs that are compared: WordPiece training is not deterministic in tokenizers 0.23
-    (huggingface/tokenizers#1794), so two separately trained tokenizers would make two different models."""
+    """One tokenizer for runs that are compared, trained once (WordPiece training is deterministic here, so this
+    only saves each run its tokenizer training)."""
     from modeling_lstm import train_tokenizer
     from modeling_lstm.args import DataArguments
     from modeling_lstm.data import load_splits
