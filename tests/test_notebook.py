@@ -6,11 +6,11 @@ online, Xet off, the write token, a fresh HF_HOME) because HF_ENDPOINT must be s
 imported, and this test process imported it long ago with HF_HUB_OFFLINE=1.
 """
 
+import ast
 import json
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +36,6 @@ SMALL_RUN = {
 @dataclass
 class ExecutedNotebook:
     notebook: nbformat.NotebookNode
-    seconds: float
     output_dir: Path | None = None  # the model folder, when the notebook trained one
 
     def cell(self, tag: str) -> nbformat.NotebookNode:
@@ -55,21 +54,21 @@ class ExecutedNotebook:
         return "".join(parts)
 
 
-def execute(notebook: nbformat.NotebookNode, env: dict, save_as: str) -> float:
-    """Run every cell in a new kernel started with `env`, cwd notebooks/; save the result under test-artifacts/."""
+def execute(notebook: nbformat.NotebookNode, env: dict, save_as: str) -> None:
+    """Run every cell in a new kernel started with `env`, cwd notebooks/; save the result under test-artifacts/.
+
+    CELL_TIMEOUT_S only guards against a hung cell: how long the notebook takes is measured, not asserted."""
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
-    start = time.perf_counter()
     try:
         client.execute(env=env)  # passed on to the kernel manager: the kernel gets exactly this environment
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         nbformat.write(notebook, ARTIFACTS / save_as)  # the executed copy, to read when something fails
-    return time.perf_counter() - start
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +85,8 @@ def executed(emotion_dir, hub_server, tmp_path_factory) -> ExecutedNotebook:
     for name in ("QUICKSTART_INSTALL", "MODEL_ID", "MODEL_REVISION", "GRADIO_SERVER_PORT", "GRADIO_SHARE"):
         env.pop(name, None)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    seconds = execute(notebook, env, "quickstart.executed.ipynb")
-    return ExecutedNotebook(notebook, seconds, tmp / "model")
+    execute(notebook, env, "quickstart.executed.ipynb")
+    return ExecutedNotebook(notebook, tmp / "model")
 
 
 def test_every_cell_ran_without_errors(executed):
@@ -95,13 +94,12 @@ def test_every_cell_ran_without_errors(executed):
     assert all(cell.execution_count is not None for cell in code_cells)
     errors = [output for cell in code_cells for output in cell.outputs if output.output_type == "error"]
     assert errors == []
-    assert executed.seconds < 180, f"the notebook took {executed.seconds:.0f} s on the small slice"
 
 
 def test_install_cell_is_skipped_unless_asked(executed):
+    # Without QUICKSTART_INSTALL=1 the cell runs and prints nothing: %pip always prints, at least its restart note.
     install = next(cell for cell in executed.notebook.cells if cell.get("id") == "install")
-    assert "%pip install" in install.source and "QUICKSTART_INSTALL" in install.source
-    assert install.outputs == []
+    assert install.execution_count is not None and install.outputs == []
 
 
 def test_data_cell_reads_the_local_slice(executed):
@@ -115,7 +113,12 @@ def test_training_wrote_the_model_folder_and_the_plots_show_inline(executed):
         assert (executed.output_dir / name).is_file(), name
     results = json.loads((executed.output_dir / "all_results.json").read_text())
     assert results["num_train_samples"] == 1500 and results["epoch"] == 1.0
-    assert "test_accuracy" in executed.text("train")
+    # The cell shows the run's own metrics, as all_results.json records them.
+    [result] = [output for output in executed.cell("train").outputs if output.output_type == "execute_result"]
+    shown = ast.literal_eval(result.data["text/plain"])
+    assert set(shown) == {"train_loss", "validation_accuracy", "test_accuracy", "test_macro_f1"}
+    assert shown == {key: round(results[key], 3) for key in shown}
+    assert results["train_loss"] > 0 and all(0 <= shown[key] <= 1 for key in shown if key != "train_loss")
     images = [output for output in executed.cell("plots").outputs if "image/png" in output.get("data", {})]
     assert len(images) == 2
     for name in ("training_curves.png", "confusion_matrix.png"):
@@ -156,7 +159,8 @@ def run_cells(tags: tuple[str, ...], env: dict, save_as: str) -> ExecutedNoteboo
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     notebook.cells = [cell for cell in notebook.cells if set(cell.metadata.get("tags", [])) & set(tags)]
     assert len(notebook.cells) == len(tags)
-    return ExecutedNotebook(notebook, execute(notebook, env, save_as))
+    execute(notebook, env, save_as)
+    return ExecutedNotebook(notebook)
 
 
 def test_push_is_skipped_with_a_message_without_a_token(hub_server, tmp_path):
