@@ -14,7 +14,7 @@ DTYPES = ("float32", "bfloat16", "auto")
 
 
 def resolve_dtype(choice: str) -> torch.dtype:
-    """`auto`: bfloat16 on a CPU that computes it natively (batched x1.2-1.6 on emotion, 99.85% of the test
+    """`auto`: bfloat16 on a CPU that computes it natively (batched x1.29-1.55 on emotion, 99.85% of the test
     predictions unchanged; docs/benchmarks.md), float32 elsewhere, where bf16 is emulated and slower."""
     if choice == "auto":
         return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
@@ -27,7 +27,7 @@ def add_dtype_argument(parser) -> None:
         "--dtype",
         choices=DTYPES,
         default="float32",
-        help="bfloat16 is 1.2-1.6x faster in batches on CPUs with native bf16 (AVX512-BF16, AMX), with rare changes in the "
+        help="bfloat16 is 1.29-1.55x faster in batches on CPUs with native bf16 (AVX512-BF16, AMX), with rare changes in the "
         "predicted label; auto picks it there and float32 elsewhere.",
     )
 

@@ -459,9 +459,10 @@ def render_body(run: TrainedRun, repo_id: str) -> str:
         "examples": examples,
         "labels_table": _labels_table(run),
         "architecture_paragraph": (
-            f"A {_architecture(run.config)} over {_embeddings_phrase(run)}. Padding never reaches the result (the "
-            f"LSTM runs on each text's real length), `{run.config.get('pooling')}` pooling turns the outputs into "
-            "one vector, and a linear layer gives one logit per label."
+            f"A {_architecture(run.config)} over {_embeddings_phrase(run)}. Padding never reaches the result (it is "
+            "masked, not cut off: the outputs at a text's real tokens are what the text gives alone, padded or not), "
+            f"`{run.config.get('pooling')}` pooling turns the outputs into one vector, and a linear layer gives one "
+            "logit per label."
         ),
         "model_table": _model_table(run),
         "dataset_paragraph": _dataset_paragraph(run, dataset),

@@ -1,19 +1,20 @@
-"""Training curves and the confusion matrix as PNG files (matplotlib, no display needed)."""
+"""Training curves and the confusion matrix as PNG files (matplotlib, no display needed).
+
+The figures are `matplotlib.figure.Figure` objects saved directly, without pyplot: no global backend switch and no
+pyplot state, so training inside a notebook leaves the user's backend and open figures as they were.
+"""
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: training runs on servers and in CI
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def plot_training_curves(history: list[dict], path: Path, metric: str = "accuracy") -> Path:
     """Loss (train and validation) and the validation metric per epoch."""
     epochs = [entry["epoch"] for entry in history]
-    figure, (loss_axes, metric_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
+    loss_axes, metric_axes = figure.subplots(1, 2)
     loss_axes.plot(epochs, [entry["train_loss"] for entry in history], marker="o", label="train")
     loss_axes.plot(epochs, [entry["validation_loss"] for entry in history], marker="o", label="validation")
     loss_axes.set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
@@ -29,7 +30,6 @@ def plot_training_curves(history: list[dict], path: Path, metric: str = "accurac
         axes.xaxis.get_major_locator().set_params(integer=True)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -38,7 +38,8 @@ def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path
     counts = np.asarray(matrix)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = max(4.0, 0.6 * len(labels) + 2)
-    figure, axes = plt.subplots(figsize=(size + 1, size))
+    figure = Figure(figsize=(size + 1, size))
+    axes = figure.subplots()
     image = axes.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     axes.set(
         xticks=range(len(labels)),
@@ -58,5 +59,4 @@ def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: Path
     figure.colorbar(image, ax=axes, label="share of the true class")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
