@@ -1,9 +1,10 @@
-# `make train` installs and trains the default model; `make test` installs and runs the test suite.
+# `make train` installs and trains the default model; `make test` installs and runs the whole test suite,
+# `make test-fast` the unit tier (no real data, kernel or browser: about a minute); `make lint` runs ruff.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install train test lint browser strip-notebooks vectors
+.PHONY: install train test test-fast lint browser strip-notebooks vectors
 
 install: $(VENV)/.installed
 
@@ -33,6 +34,10 @@ $(GLOVE): | install
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# Tests marked slow (tests/conftest.py: real data, a Jupyter kernel, a browser) are left out.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -46,6 +46,19 @@ def subprocess_env(**extra: str) -> dict:
     return env
 
 
+# The slow tier (`make test` runs it, `make test-fast` leaves it out): every test that needs the real data (it trains or
+# reads the full files) or the Hub test server (pushes, remote-code loads in child processes), and these modules,
+# which start a Jupyter kernel, a browser, the Space's server or child Python processes throughout.
+SLOW_FIXTURES = {"emotion_dir", "hub_server"}
+SLOW_MODULES = {"test_notebook", "test_space_browser", "test_space", "test_auto_roundtrip"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames) or item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def running_in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
