@@ -24,8 +24,11 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import csv
 import json
+import queue
+import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +44,16 @@ from inference import (
     ModelLoadError,
     Prediction,
     TextClassifier,
+    check_encodable,
     check_text,
 )
 
 HERE = Path(__file__).resolve().parent
 MAX_BATCH_TEXTS = 1_000
 MAX_EXAMPLES = 8
+# Batch results are written as CSV files for download (Gradio serves its own copy); only the newest few are kept.
+KEPT_PREDICTION_FILES = 8
+PREDICT_TIMEOUT_S = 300
 METHOD_NAMES = {ATTENTION: "attention weights", LEAVE_ONE_OUT: "leave-one-token-out"}
 EXPLANATIONS = {
     ATTENTION: (
@@ -193,12 +200,44 @@ def read_batch(lines: str | None, upload: str | None) -> list[str]:
     for number, text in enumerate(texts, start=1):
         if len(text) > MAX_CHARS:
             raise InputError(f"Text {number} is {len(text):,} characters long; the limit is {MAX_CHARS:,}.")
+        check_encodable(text, what=f"Text {number}")
     return texts
+
+
+def write_predictions(table: pd.DataFrame, folder: Path, keep: int = KEPT_PREDICTION_FILES) -> Path:
+    """Write `table` as `folder/predictions-*/predictions.csv` and delete all but the `keep` newest such files."""
+    path = Path(tempfile.mkdtemp(prefix="predictions-", dir=folder)) / "predictions.csv"
+    table.to_csv(path, index=False)
+    written = sorted(folder.glob("predictions-*"), key=lambda entry: entry.stat().st_mtime_ns)
+    for old in written[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)  # two requests may prune at once
+    return path
+
+
+def classify(
+    predictor: BatchingPredictor, texts: list[str], explain: bool, progress: gr.Progress | None = None
+) -> list[Prediction]:
+    """The predictor's answer, or a gr.Error that says what failed (any other exception reaches the page blank).
+    With `progress`, the page shows how many texts are done (Gradio's progress works in this thread only)."""
+    steps: queue.SimpleQueue = queue.SimpleQueue()
+    deadline = time.monotonic() + PREDICT_TIMEOUT_S
+    try:
+        future = predictor.submit(texts, explain, on_step=None if progress is None else steps.put)
+        while progress is not None and not future.done() and time.monotonic() < deadline:
+            try:
+                progress((steps.get(timeout=1), len(texts)), desc="Classifying", unit="texts")
+            except queue.Empty:
+                pass
+        return future.result(timeout=max(deadline - time.monotonic(), 0))
+    except Exception as error:
+        what = "this text" if len(texts) == 1 else f"these {len(texts):,} texts"
+        raise gr.Error(f"The model could not classify {what} ({type(error).__name__}: {error}).") from error
 
 
 def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
     classifier = predictor.classifier
     labels = classifier.labels
+    prediction_files = Path(tempfile.mkdtemp(prefix="space-predictions-"))
 
     def predict(text: str):
         """Classify one text: every class's probability, each token's contribution, and a note if truncated."""
@@ -206,20 +245,20 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
             text = check_text(text)
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
-        prediction = predictor.predict([text], explain=True)[0]
+        (prediction,) = classify(predictor, [text], explain=True)
         return (
             prediction.scores,
             highlight(text, prediction),
             truncation_note(prediction, classifier.max_tokens),
         )
 
-    def predict_batch(lines: str, upload: str | None):
+    def predict_batch(lines: str, upload: str | None, progress=gr.Progress()):  # noqa: B008 - how Gradio asks for it
         """Classify many texts; returns the table and a CSV of it to download."""
         try:
             texts = read_batch(lines, upload)
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
-        predictions = predictor.predict(texts)
+        predictions = classify(predictor, texts, explain=False, progress=progress)
         table = pd.DataFrame(
             [
                 [text, p.label, *(round(p.scores[label], 4) for label in labels), p.truncated]
@@ -227,11 +266,10 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
             ],
             columns=["text", "label", *(f"p({label})" for label in labels), "truncated"],
         )
-        path = Path(tempfile.mkdtemp(prefix="predictions-")) / "predictions.csv"
-        table.to_csv(path, index=False)
-        return table, str(path)
+        return table, str(write_predictions(table, prediction_files))
 
-    with gr.Blocks(title=f"LSTM classifier · {info.model_id}") as demo:
+    # Gradio's copies of the downloads: every hour, delete those older than an hour.
+    with gr.Blocks(title=f"LSTM classifier · {info.model_id}", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             f"# LSTM text classifier\nClassifies English text into: **{', '.join(labels)}**. "
             f"The model reads up to {classifier.max_tokens:,} tokens; texts up to {MAX_CHARS:,} characters."

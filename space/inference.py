@@ -9,9 +9,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -38,12 +38,24 @@ def check_text(text: str | None, max_chars: int = MAX_CHARS) -> str:
     if text is None or not text.strip():
         what = "empty" if not text else "only whitespace"
         raise InputError(f"The text is {what}: type or paste some text to classify.")
+    check_encodable(text)
     if len(text) > max_chars:
         raise InputError(
             f"The text is {len(text):,} characters long; the limit is {max_chars:,}. "
             "Paste a shorter passage: the model only reads its beginning anyway."
         )
     return text
+
+
+def check_encodable(text: str, what: str = "The text") -> None:
+    """Refuse a lone UTF-16 surrogate (JSON's "\\udcff" decodes to one): the tokenizer cannot read it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(
+            f"{what} has an invalid character at position {error.start + 1:,} ({text[error.start]!r}, a lone "
+            "surrogate, not a Unicode character): remove it, or copy the text again from its source."
+        ) from None
 
 
 @dataclass
@@ -187,57 +199,106 @@ class TextClassifier:
         return scores
 
 
+@dataclass
+class _Job:
+    """One caller's request: its texts, the predictions made so far, and the future the caller waits on."""
+
+    texts: list[str]
+    explain: bool
+    on_step: Callable[[int], None] | None = None  # called with the number of texts done after each step
+    future: Future = field(default_factory=Future)
+    done: list[Prediction] = field(default_factory=list)
+
+    @property
+    def remaining_chars(self) -> int:
+        return sum(len(text) for text in self.texts[len(self.done) :])
+
+
 class BatchingPredictor:
     """Runs a TextClassifier in one worker thread and merges requests that wait together into one batch.
 
-    Gradio's own `batch=True` fails every request in a batch when one of them raises `gr.Error`, so one user's empty
-    input would error out everyone batched with it. Here each request keeps its own result or error: requests are
-    checked first, then queued; the worker takes everything that queued up while the model was busy (no added
-    wait), runs it as one batch and hands each caller its own predictions.
+    Gradio's own `batch=True` fails every request in a batch when one of them raises, so one user's bad input would
+    error out everyone batched with it. Here each request keeps its own result or error: the worker takes everything
+    that queued up while the model was busy (no added wait) and runs it in steps of at most `max_batch_size` texts
+    and `max_step_chars` characters, shortest requests first, so a single text never waits behind a big batch for
+    more than one step. When a step fails, its requests are retried one by one: only the one at fault fails.
     """
 
-    def __init__(self, classifier: TextClassifier, max_batch_size: int = 32):
+    def __init__(self, classifier: TextClassifier, max_batch_size: int = 32, max_step_chars: int = 100_000):
         self.classifier = classifier
         self.max_batch_size = max_batch_size
+        self.max_step_chars = max_step_chars
         self.batch_sizes: Counter[int] = Counter()  # texts per model run -> how many runs
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="model-worker", daemon=True)
         self._worker.start()
 
+    def submit(
+        self, texts: Sequence[str], explain: bool = False, on_step: Callable[[int], None] | None = None
+    ) -> Future:
+        """Queue `texts`; the future's result is their predictions, in order. `on_step(texts done)` is called from
+        the worker thread after each step that ran some of them."""
+        job = _Job(list(texts), explain, on_step)
+        self._jobs.put(job)
+        return job.future
+
     def predict(
         self, texts: Sequence[str], explain: bool = False, timeout: float | None = 300
     ) -> list[Prediction]:
-        future: Future = Future()
-        self._jobs.put((list(texts), explain, future))
-        return future.result(timeout=timeout)
+        return self.submit(texts, explain).result(timeout=timeout)
 
     def _work(self):
+        pending: list[_Job] = []
         while True:
-            jobs = [self._jobs.get()]
-            count = len(jobs[0][0])
-            while count < self.max_batch_size:
+            if not pending:
+                pending.append(self._jobs.get())
+            while True:
                 try:
-                    job = self._jobs.get_nowait()
+                    pending.append(self._jobs.get_nowait())
                 except queue.Empty:
                     break
-                jobs.append(job)
-                count += len(job[0])
+            step = self._next_step(pending)
             # Explained and plain requests run apart: leave-one-out costs a forward pass per token.
             for explain in (True, False):
-                group = [job for job in jobs if job[1] == explain]
+                group = [(job, texts) for job, texts in step if job.explain == explain]
                 if group:
                     self._run(group, explain)
+            pending = [job for job in pending if not job.future.done()]
 
-    def _run(self, jobs: list, explain: bool):
-        texts = [text for job in jobs for text in job[0]]
+    def _next_step(self, pending: list[_Job]) -> list[tuple[_Job, list[str]]]:
+        """The texts to run next: the requests with the least left to do first, within the step's limits."""
+        step, count, chars = [], 0, 0
+        for job in sorted(pending, key=lambda job: job.remaining_chars):
+            start = end = len(job.done)
+            while (
+                end < len(job.texts)
+                and count < self.max_batch_size
+                and (count == 0 or chars + len(job.texts[end]) <= self.max_step_chars)
+            ):
+                chars += len(job.texts[end])
+                count += 1
+                end += 1
+            if end > start:
+                step.append((job, job.texts[start:end]))
+        return step
+
+    def _run(self, group: list[tuple[_Job, list[str]]], explain: bool):
+        texts = [text for _, chunk in group for text in chunk]
         self.batch_sizes[len(texts)] += 1
         try:
             predictions = self.classifier.predict(texts, explain=explain)
-        except Exception as error:  # each caller sees the failure; the worker lives on
-            for _, _, future in jobs:
-                future.set_exception(error)
+        except Exception as error:  # the worker lives on; only the request at fault sees the failure
+            if len(group) > 1:
+                for item in group:
+                    self._run([item], explain)
+            else:
+                group[0][0].future.set_exception(error)
             return
         start = 0
-        for job_texts, _, future in jobs:
-            future.set_result(predictions[start : start + len(job_texts)])
-            start += len(job_texts)
+        for job, chunk in group:
+            job.done += predictions[start : start + len(chunk)]
+            start += len(chunk)
+            if len(job.done) == len(job.texts):
+                job.future.set_result(job.done)
+            elif job.on_step is not None:
+                job.on_step(len(job.done))

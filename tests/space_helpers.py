@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 from conftest import REPO_ROOT, TINY_TEXTS, subprocess_env
+from safetensors.torch import load_file, save_file
 
 SPACE_DIR = REPO_ROOT / "space"
 TEST_ACCURACY = 0.875
@@ -39,6 +40,21 @@ def model_with_results(model_dir: Path, destination: Path) -> Path:
     return destination
 
 
+def reverse_label_ids(folder: Path) -> list[str]:
+    """Number the classes of the model in `folder` the other way round, flipping its output layer to match: the same
+    model, whose id2label is not in alphabetical order. Returns the labels in id order."""
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    labels = [config["id2label"][str(index)] for index in range(len(config["id2label"]))][::-1]
+    config["id2label"] = {str(index): label for index, label in enumerate(labels)}
+    config["label2id"] = {label: index for index, label in enumerate(labels)}
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    weights = load_file(folder / "model.safetensors")
+    for name in ("classifier.weight", "classifier.bias"):
+        weights[name] = weights[name].flip(0).contiguous()
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    return labels
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,11 +62,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_space(model_dir: Path, log_path: Path, timeout: float = 120):
+def running_space(model_dir: Path, log_path: Path, timeout: float = 120, **extra_env: str):
     """Run `python space/app.py` on 127.0.0.1 and a free port; yield its URL, stop it afterwards."""
     port = free_port()
     env = subprocess_env(
-        MODEL_ID=str(model_dir), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port)
+        MODEL_ID=str(model_dir), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), **extra_env
     )
     env.pop("MODEL_REVISION", None)
     url = f"http://127.0.0.1:{port}/"
