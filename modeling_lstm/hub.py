@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, SpaceCard, get_token
+from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, SpaceCard, get_token, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+from huggingface_hub.utils._http import default_client_factory
 
 from .errors import UserInputError
 from .model_card import build_model_card, load_run, redact_secrets
@@ -47,6 +48,8 @@ NEVER_UPLOADED = (
 )
 SPACE_IGNORED = (".*", "*/.*", "__pycache__/*", "*/__pycache__/*", "*.pyc", "flagged/*", "README.md")
 CONNECT_TIMEOUT_S = 10  # the client's session has no timeout; an unreachable endpoint must fail fast
+# How long any one Hub request may go without an answer (the client's default is forever: a stalled commit hung).
+HUB_TIMEOUT_S = 300.0
 
 
 def validate_repo_id(repo_id: str, kind: str = "repo") -> str:
@@ -102,6 +105,11 @@ def _hub_errors(action: str, endpoint: str):
         raise UserInputError(
             f"cannot {action}: HF_HUB_OFFLINE is set; unset it to talk to the Hub"
         ) from error
+    except _http.TimeoutException as error:
+        raise UserInputError(
+            f"the Hub at {endpoint} stopped answering (timed out) when asked to {action}; it may or may not have "
+            "happened: check the repo and try again (scripts/push_to_hub.py --timeout waits longer)"
+        ) from error
     except _http.TransportError as error:
         raise UserInputError(
             f"cannot reach the Hub at {endpoint} to {action} ({type(error).__name__}: {_one_line(error, 120)}); "
@@ -128,16 +136,53 @@ def _hub_errors(action: str, endpoint: str):
         raise UserInputError(f"the Hub refused the model card's metadata: {_one_line(error)}") from error
 
 
-def connect(token: str | None = None, endpoint: str | None = None) -> tuple[HfApi, str]:
-    """An authenticated HfApi and the user's name, after a quick whoami that fails fast when the Hub is unreachable."""
-    token = resolve_token(token)
-    api = HfApi(endpoint=endpoint, token=token)
+def set_hub_timeout(seconds: float) -> None:
+    """Give huggingface_hub's shared HTTP client a timeout for every request (its default waits forever)."""
+
+    def client_with_timeout():
+        client = default_client_factory()
+        client.timeout = _http.Timeout(seconds, connect=CONNECT_TIMEOUT_S)
+        return client
+
+    set_client_factory(client_with_timeout)
+
+
+def _whoami(api: HfApi) -> dict:
+    """The token's user, orgs and role; a quick request that fails fast when the Hub is unreachable."""
     with _hub_errors("check the token", api.endpoint):
         response = get_session().get(
-            f"{api.endpoint}/api/whoami-v2", headers=build_hf_headers(token=token), timeout=CONNECT_TIMEOUT_S
+            f"{api.endpoint}/api/whoami-v2",
+            headers=build_hf_headers(token=api.token),
+            timeout=CONNECT_TIMEOUT_S,
         )
         hf_raise_for_status(response)
-        return api, response.json().get("name", "?")
+        return response.json()
+
+
+def connect(token: str | None = None, endpoint: str | None = None, timeout: float = HUB_TIMEOUT_S) -> HfApi:
+    """An authenticated HfApi whose token the Hub accepted; every later request of the client (huggingface_hub's
+    shared session) gives up after `timeout` seconds without an answer."""
+    set_hub_timeout(timeout)
+    api = HfApi(endpoint=endpoint, token=resolve_token(token))
+    _whoami(api)
+    return api
+
+
+def check_push_access(repo_id: str, token: str | None = None, endpoint: str | None = None) -> None:
+    """Before hours of training: the token works, may write, and its user owns the repo's namespace (or is a
+    member of that organisation). Raises UserInputError saying which check failed."""
+    validate_repo_id(repo_id, kind="--hub_model_id")
+    whoami = _whoami(HfApi(endpoint=endpoint, token=resolve_token(token)))
+    user = whoami.get("name", "?")
+    namespaces = [user, *(org.get("name") for org in whoami.get("orgs") or [])]
+    namespace = repo_id.split("/")[0]
+    if namespace not in namespaces:
+        raise UserInputError(
+            f"--hub_model_id {repo_id}: the token's user {user!r} cannot create repos under {namespace!r} "
+            f"(it may under: {', '.join(namespaces)})"
+        )
+    if (whoami.get("auth") or {}).get("accessToken", {}).get("role") == "read":
+        raise UserInputError(f"the token of {user!r} is read-only: pushing to {repo_id} needs a write token")
 
 
 def _matches(path: str, patterns: tuple[str, ...]) -> bool:
@@ -193,11 +238,13 @@ def push_to_hub(
     include_checkpoints: bool = False,
     endpoint: str | None = None,
     license: str = "apache-2.0",
+    timeout: float = HUB_TIMEOUT_S,
 ) -> CommitInfo:
     """Create `repo_id` if needed and upload the trained model folder and its card as one commit.
 
     `private` applies when the repo is created; `revision` names a branch, created from main if it is new.
-    Files already on the Hub with the same content are not sent again (the client compares hashes).
+    Files already on the Hub with the same content are not sent again (the client compares hashes). A request the
+    Hub leaves unanswered for `timeout` seconds fails the push.
     """
     validate_repo_id(repo_id)
     model_dir = validate_model_dir(model_dir)
@@ -207,7 +254,7 @@ def push_to_hub(
         for name, path in files_to_upload(model_dir, include_checkpoints).items()
     ]
     operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode()))
-    api, _ = connect(token, endpoint)
+    api = connect(token, endpoint, timeout)
     _refuse_token_leaks(operations, api.token)
     with _hub_errors(f"create the model repo {repo_id}", api.endpoint):
         api.create_repo(repo_id, private=private, exist_ok=True)
@@ -244,11 +291,18 @@ def push_space(
     space_dir: str | Path,
     space_id: str,
     model_repo_id: str,
+    model_revision: str | None = None,
     token: str | None = None,
     private: bool = False,
     endpoint: str | None = None,
+    timeout: float = HUB_TIMEOUT_S,
 ) -> CommitInfo:
-    """Create or update the Gradio Space `space_id` from `space_dir`, wired to `model_repo_id`, in one commit."""
+    """Create or update the Gradio Space `space_id` from `space_dir`, wired to `model_repo_id`, in one commit.
+
+    The Space loads the model's code with trust_remote_code, so it is pinned to one commit of the model repo: the
+    Space variable MODEL_REVISION gets the commit id of `model_revision` (a commit, branch or tag; default main)
+    as it is now. A later push of changed model code then runs only once someone moves the pin.
+    """
     validate_repo_id(model_repo_id, kind="model repo")
     space_dir = validate_space(space_dir, space_id)
     readme = space_readme((space_dir / "README.md").read_text(encoding="utf-8"), model_repo_id)
@@ -259,11 +313,19 @@ def push_space(
         if not _matches(path.relative_to(space_dir).as_posix(), SPACE_IGNORED)
     ]
     operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=readme.encode()))
-    api, _ = connect(token, endpoint)
+    api = connect(token, endpoint, timeout)
     _refuse_token_leaks(operations, api.token)
+    with _hub_errors(f"find the commit of {model_repo_id} to pin the Space to", api.endpoint):
+        pinned = api.model_info(model_repo_id, revision=model_revision).sha
     with _hub_errors(f"create the Space {space_id}", api.endpoint):
         api.create_repo(space_id, repo_type="space", space_sdk=sdk, private=private, exist_ok=True)
     with _hub_errors(f"push to the Space {space_id}", api.endpoint):
-        return api.create_commit(
-            space_id, repo_type="space", operations=operations, commit_message=f"Demo of {model_repo_id}"
+        commit = api.create_commit(
+            space_id,
+            repo_type="space",
+            operations=operations,
+            commit_message=f"Demo of {model_repo_id}@{pinned[:10]}",
         )
+        description = f"The commit of {model_repo_id} the Space runs (its code runs with trust_remote_code)"
+        api.add_space_variable(space_id, "MODEL_REVISION", pinned, description=description)
+    return commit

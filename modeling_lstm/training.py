@@ -764,4 +764,10 @@ def main(argv: list[str] | None = None) -> dict:
     )
     for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return train(*parse_args(argv), argv=argv)
+    args = parse_args(argv)
+    train_args = args[3]
+    if train_args.push_to_hub and os.environ.get("RANK", "0") == "0":  # the main process, before any work
+        from .hub import check_push_access
+
+        check_push_access(train_args.hub_model_id, train_args.hub_token)
+    return train(*args, argv=argv)

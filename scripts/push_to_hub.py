@@ -14,7 +14,14 @@ from transformers import HfArgumentParser
 
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.hub import push_space, push_to_hub, validate_model_dir, validate_repo_id, validate_space
+from modeling_lstm.hub import (
+    HUB_TIMEOUT_S,
+    push_space,
+    push_to_hub,
+    validate_model_dir,
+    validate_repo_id,
+    validate_space,
+)
 
 
 @dataclass
@@ -44,6 +51,10 @@ class PushArguments:
     space_dir: str = field(
         default="space", metadata={"help": "Folder of the Space (app.py, README.md, ...)."}
     )
+    timeout: float = field(
+        default=HUB_TIMEOUT_S,
+        metadata={"help": "Seconds to wait for any one answer of the Hub before giving up."},
+    )
 
 
 def check(args: PushArguments) -> None:
@@ -52,6 +63,8 @@ def check(args: PushArguments) -> None:
         raise UserInputError("nothing to push: give --model_dir and --repo_id, and/or --space_id")
     if not args.repo_id:
         raise UserInputError("--repo_id is required (the model repo, as namespace/name)")
+    if not args.timeout > 0:
+        raise UserInputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     validate_repo_id(args.repo_id)
     if args.model_dir:
         validate_model_dir(args.model_dir)
@@ -61,6 +74,9 @@ def check(args: PushArguments) -> None:
 
 def push(args: PushArguments) -> None:
     check(args)
+    model_revision = (
+        args.revision
+    )  # the Space is pinned to the model commit just pushed, else to this one's head
     if args.model_dir:
         commit = push_to_hub(
             args.model_dir,
@@ -71,13 +87,21 @@ def push(args: PushArguments) -> None:
             commit_message=args.commit_message,
             include_checkpoints=args.include_checkpoints,
             license=args.license,
+            timeout=args.timeout,
         )
+        model_revision = commit.oid
         print(
             f"pushed {args.model_dir} to {commit.repo_url} ({args.revision or 'main'}): {commit.commit_url}"
         )
     if args.space_id:
         commit = push_space(
-            args.space_dir, args.space_id, args.repo_id, token=args.hub_token, private=args.private
+            args.space_dir,
+            args.space_id,
+            args.repo_id,
+            model_revision=model_revision,
+            token=args.hub_token,
+            private=args.private,
+            timeout=args.timeout,
         )
         print(f"pushed the Space {args.space_dir} to {commit.repo_url}: {commit.commit_url}")
 

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +163,6 @@ class PushedModel:
     commit_id: str  # the push's commit on main
     model_dir: Path
     result: subprocess.CompletedProcess  # of scripts/push_to_hub.py
-    seconds: float
     folder_before: dict
     folder_after: dict
 
@@ -175,11 +173,7 @@ def pushed_model(hub_server, trained_model_dir, tmp_path_factory) -> PushedModel
     repo_id = "test-user/lstm-tiny"
     env = hub_subprocess_env(hub_server, tmp_path_factory.mktemp("hf-home-push"))
     before = snapshot(trained_model_dir)
-    start = time.perf_counter()
     result = run_push_script(["--model_dir", str(trained_model_dir), "--repo_id", repo_id], env)
-    seconds = time.perf_counter() - start
     assert result.returncode == 0, result.stderr[-3000:]
     commit_id = hub_server.history(repo_id)[0].id
-    return PushedModel(
-        repo_id, commit_id, trained_model_dir, result, seconds, before, snapshot(trained_model_dir)
-    )
+    return PushedModel(repo_id, commit_id, trained_model_dir, result, before, snapshot(trained_model_dir))

@@ -178,6 +178,10 @@ class Repo:
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
     commits: dict[str, Commit] = dataclasses.field(default_factory=dict)
     lfs_objects: set[str] = dataclasses.field(default_factory=set)  # uploaded and verified for this repo
+    lfs_uploads: set[str] = dataclasses.field(default_factory=set)  # PUT through this repo's signed URLs
+    variables: dict[str, dict] = dataclasses.field(
+        default_factory=dict
+    )  # a Space's variables (key -> value...)
 
     @property
     def namespace(self) -> str:
@@ -210,6 +214,9 @@ class HubState:
         self.lock = threading.RLock()
         self.signing_key = secrets.token_bytes(16)
         self.stats = {"lfs_uploads": 0, "lfs_verifies": 0, "commits": 0}
+        # Cleared by a test to play a Hub that takes commit requests and never answers (until set again).
+        self.answer_commits = threading.Event()
+        self.answer_commits.set()
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status), for debugging and assertions
 
     # --- object store ---
@@ -228,8 +235,9 @@ class HubState:
     def read(self, entry: FileEntry) -> bytes:
         return self.object_path(entry.sha256).read_bytes()
 
-    def sign(self, sha256: str, method: str, expires: int) -> str:
-        return hmac.new(self.signing_key, f"{method}:{sha256}:{expires}".encode(), "sha256").hexdigest()
+    def sign(self, sha256: str, method: str, expires: int, repo: str = "") -> str:
+        message = f"{method}:{sha256}:{expires}:{repo}".encode()
+        return hmac.new(self.signing_key, message, "sha256").hexdigest()
 
     # --- repos and commits ---
     def get_repo(self, repo_type: str, repo_id: str) -> Repo:
@@ -324,8 +332,11 @@ def _check_model_index(model_index: object, errors: list[str]) -> None:
             for k, metric in enumerate(metrics):
                 if not isinstance(metric.get("type"), str):
                     errors.append(f'"{where_result}.metrics[{k}].type" is required')
-                if metric.get("value") is None:
+                value = metric.get("value")
+                if value is None:
                     errors.append(f'"{where_result}.metrics[{k}].value" is required')
+                elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                    errors.append(f'"{where_result}.metrics[{k}].value" must be a number, got {value!r}')
 
 
 def validate_metadata(content: str, repo_type: str) -> tuple[list[str], list[str]]:
@@ -520,8 +531,8 @@ class HubRouter:
         header = request.headers.get("Authorization", "")
         if not header:
             return None
-        token = header.removeprefix("Bearer ").strip()
-        user = self.hub.users.get(token)
+        scheme, _, token = header.partition(" ")
+        user = self.hub.users.get(token.strip()) if scheme == "Bearer" else None
         if user is None:
             raise HubError(401, "Invalid credentials in Authorization header")
         return user
@@ -616,6 +627,7 @@ class HubRouter:
             ("DELETE", r"/branch/([^/]+)", self.delete_branch),
             ("POST", r"/tag/([^/]+)", self.create_tag),
             ("DELETE", r"/tag/([^/]+)", self.delete_tag),
+            ("POST", r"/variables", self.add_variable),
         )
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, rest)
@@ -626,6 +638,8 @@ class HubRouter:
                     if writes
                     else self.repo_for_read(repo_type, repo_id)
                 )
+                if handler == self.commit:
+                    self.hub.answer_commits.wait(timeout=300)  # outside the lock: the server goes on serving
                 with self.hub.lock:
                     return handler(request, repo, *(unquote(g) if g else g for g in match.groups()))
         raise HubError(404, f"Not found: {method} {request.path}")
@@ -805,6 +819,20 @@ class HubRouter:
         del repo.branches[branch]
         return 200, {}, {}
 
+    def add_variable(self, request: _Request, repo: Repo):
+        if repo.type != "space":
+            raise HubError(404, "Variables exist for Spaces only")
+        body = request.json()
+        key, value = body.get("key"), body.get("value")
+        if (
+            not isinstance(key, str)
+            or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key)
+            or not isinstance(value, str)
+        ):
+            raise HubError(400, "A variable needs a key (letters, digits, _) and a string value")
+        repo.variables[key] = {"value": value, "description": body.get("description"), "updatedAt": now_iso()}
+        return 200, dict(repo.variables), {}
+
     def create_tag(self, request: _Request, repo: Repo, revision: str):
         tag = request.json().get("tag") or ""
         if tag in repo.tags:
@@ -863,7 +891,10 @@ class HubRouter:
             already = oid in repo.lfs_objects and stored.exists() and stored.stat().st_size == size
             if not already:
                 expires = int(time.time()) + 3600
-                query = f"expires={expires}&signature={self.hub.sign(oid, 'PUT', expires)}&size={size}"
+                # The signed URL names the repo: an upload counts for that repo only, as on the Hub.
+                where = f"{repo.type}:{repo.id}"
+                signature = self.hub.sign(oid, "PUT", expires, where)
+                query = f"expires={expires}&signature={signature}&size={size}&repo={quote(where)}"
                 storage = f"{request.base_url.replace('127.0.0.1', 'localhost')}/lfs-storage/{oid}?{query}"
                 verify = f"{request.base_url}/{URL_PREFIX[repo.type]}{repo.id}.git/info/lfs/objects/verify"
                 answer["actions"] = {
@@ -878,8 +909,8 @@ class HubRouter:
         body = request.json()
         oid, size = str(body.get("oid")), int(body.get("size") or -1)
         stored = self.hub.object_path(oid)
-        if not stored.exists() or stored.stat().st_size != size:
-            raise HubError(404, f"LFS object {oid} of size {size} was not uploaded")
+        if oid not in repo.lfs_uploads or not stored.exists() or stored.stat().st_size != size:
+            raise HubError(404, f"LFS object {oid} of size {size} was not uploaded to this repo")
         with self.hub.lock:
             repo.lfs_objects.add(oid)
             self.hub.stats["lfs_verifies"] += 1
@@ -892,6 +923,8 @@ class HubRouter:
         lines = [json.loads(line) for line in request.body.splitlines() if line.strip()]
         if not lines or lines[0].get("key") != "header":
             raise HubError(400, "The commit payload must start with a header line")
+        if len(lines) == 1:
+            raise HubError(400, "No files have been modified: a commit needs at least one operation")
         header = lines[0]["value"]
         if header.get("parentCommit") and header["parentCommit"] != head.id:
             raise HubError(412, "A commit has happened since the parent commit. Please pull and retry")
@@ -930,7 +963,12 @@ class HubRouter:
             oid = str(value.get("oid"))
             if oid not in repo.lfs_objects:
                 raise HubError(400, f"LFS object {oid} for {path} was not uploaded to this repo")
-            files[path] = FileEntry.lfs_object(oid, self.hub.object_path(oid).stat().st_size)
+            size = self.hub.object_path(oid).stat().st_size
+            if "size" in value and value["size"] != size:
+                raise HubError(
+                    400, f"LFS object {oid} for {path} has {size} bytes, not the declared {value['size']}"
+                )
+            files[path] = FileEntry.lfs_object(oid, size)
         elif key == "deletedFile":
             if files.pop(path, None) is None:
                 raise HubError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
@@ -969,8 +1007,9 @@ class HubRouter:
         method = "PUT" if request.method == "PUT" else "GET"
         expires = int(query.get("expires") or 0)
         signature = query.get("signature") or ""
+        where = query.get("repo", "") if method == "PUT" else ""
         if expires < time.time() or not hmac.compare_digest(
-            signature, self.hub.sign(sha256, method, expires)
+            signature, self.hub.sign(sha256, method, expires, where)
         ):
             raise HubError(403, "Request signature does not match or has expired")
         if request.method == "PUT":
@@ -979,7 +1018,9 @@ class HubRouter:
             ):
                 raise HubError(400, "Uploaded content does not match the announced sha256 and size")
             self.hub.store(request.body)
+            repo_type, _, repo_id = where.partition(":")
             with self.hub.lock:
+                self.hub.get_repo(repo_type, repo_id).lfs_uploads.add(sha256)
                 self.hub.stats["lfs_uploads"] += 1
             return 200, b"", {"ETag": f'"{sha256}"'}
         path = self.hub.object_path(sha256)

@@ -1,15 +1,19 @@
 """Publishing to the Hub, end to end against the Hub-protocol server, with the real clients in subprocesses."""
 
+import hashlib
 import importlib.util
 import json
 import os
 import shutil
 import socket
-import time
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import torch
+import yaml
 from conftest import REPO_ROOT, TINY_TEXTS
 from hub_fixtures import hub_subprocess_env, run_push_script, run_python, snapshot
 from safetensors.torch import load_file, save_file
@@ -186,10 +190,9 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def loaded_remotely(second_push, private_branch_push, pushed_model, hub_server, tmp_path_factory):
     hub_env = hub_subprocess_env(hub_server, tmp_path_factory.mktemp("hf-home-load"))
-    start = time.perf_counter()
     arguments = json.dumps([pushed_model.repo_id, pushed_model.commit_id, private_branch_push, TEXTS])
     result = run_python(LOAD_SCRIPT, hub_env, args=[arguments])
-    return {**json.loads(result.stdout.strip().splitlines()[-1]), "seconds": time.perf_counter() - start}
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_load_by_repo_id_runs_the_remote_code_with_identical_logits(loaded_remotely, second_push):
@@ -284,13 +287,74 @@ def test_an_unreachable_hub_fails_fast_with_a_clear_message(trained_model_dir, h
         closed_port = probe.getsockname()[1]
     env = hub_subprocess_env(hub_server, tmp_path / "hf-home")
     env["HF_ENDPOINT"] = f"http://127.0.0.1:{closed_port}"
-    start = time.perf_counter()
-    result = run_push_script(["--model_dir", str(trained_model_dir), "--repo_id", "test-user/lstm-tiny"], env)
+    arguments = ["--model_dir", str(trained_model_dir), "--repo_id", "test-user/lstm-tiny"]
+    result = run_push_script(arguments, env, timeout=120)  # a hang guard: no silent retry loop
     assert result.returncode == 2
     assert_one_line_error(result.stderr, f"cannot reach the Hub at http://127.0.0.1:{closed_port}")
-    assert (
-        time.perf_counter() - start < 60
-    )  # no silent retry loop (start-up alone takes several seconds here)
+
+
+def test_a_hub_that_never_answers_the_commit_fails_the_push_with_one_line(
+    trained_model_dir, hub_server, hub_env
+):
+    hub_server.state.answer_commits.clear()
+    try:
+        arguments = [
+            "--model_dir",
+            str(trained_model_dir),
+            "--repo_id",
+            "test-user/stalled",
+            "--timeout",
+            "3",
+        ]
+        result = run_push_script(
+            arguments, hub_env, timeout=120
+        )  # the hang guard; the push's own limit is 3 s
+    finally:
+        hub_server.state.answer_commits.set()
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "stopped answering (timed out)", "push to test-user/stalled")
+
+
+def test_a_file_holding_the_token_is_never_uploaded(trained_model_dir, hub_server, hub_env, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(trained_model_dir, folder)
+    (folder / "notes.txt").write_text(f"export HF_TOKEN={hub_server.token}\n")
+    result = run_push_script(["--model_dir", str(folder), "--repo_id", "test-user/leaky"], hub_env)
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, "refusing to upload notes.txt: it contains your Hub token")
+    assert hub_server.token not in result.stdout + result.stderr
+    assert ("model", "test-user/leaky") not in hub_server.state.repos
+
+
+@pytest.mark.parametrize(
+    ("token", "repo_id", "fragments"),
+    [
+        ("hf_" + "x" * 34, "test-user/never-trained", ["rejected the token", "401"]),
+        (
+            "{writer}",
+            "someone-else/model",
+            ["user 'test-user' cannot create repos under 'someone-else'", "test-org"],
+        ),
+        ("{reader}", "reader/model", ["read-only", "write token"]),
+    ],
+    ids=["bad-token", "foreign-namespace", "read-only-token"],
+)
+def test_train_with_push_to_hub_checks_the_token_before_any_work(
+    token, repo_id, fragments, hub_server, hub_env, tmp_path
+):
+    token = token.format(writer=hub_server.token, reader=hub_server.read_only_user.token)
+    train_file = tmp_path / "train.csv"
+    train_file.write_text("text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(20)))
+    output_dir = tmp_path / "out"
+    command = [
+        sys.executable, "scripts/train.py", "--train_file", str(train_file), "--output_dir", str(output_dir),
+        "--push_to_hub", "--hub_model_id", repo_id, "--hub_token", token,
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO_ROOT, env=hub_env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, *fragments)
+    assert token not in result.stdout + result.stderr
+    assert {path.name for path in tmp_path.iterdir()} <= {"train.csv", "hf-home"}  # no output folder, nothing else
 
 
 def test_repo_id_validation_accepts_hub_style_names():
@@ -357,16 +421,135 @@ def test_push_space_points_the_space_at_the_model(pushed_model, hub_server, hub_
         "--space_dir",
         str(space_dir),
     ]
+    main_head = hub_server.history(pushed_model.repo_id)[0].id
     result = run_push_script(args, hub_env)
     assert result.returncode == 0, result.stderr[-3000:]
     repo = hub_server.repo("test-user/lstm-tiny-demo", repo_type="space")
     assert repo.sdk == "gradio"
+    assert repo.variables["MODEL_REVISION"]["value"] == main_head  # the model's main as it was, by commit id
     files = hub_server.files(repo.id, repo_type="space")
     assert set(files) == {".gitattributes", "README.md", "app.py", "requirements.txt"}
     readme = hub_server.read_file(repo.id, "README.md", repo_type="space").decode()
     assert f"models:\n- {pushed_model.repo_id}\n" in readme and "someone/else" not in readme
     assert "title: LSTM demo" in readme and readme.rstrip().endswith("# Demo")
     assert (space_dir / "README.md").read_text() == SPACE_README
+
+
+def test_a_space_pushed_with_its_model_stays_on_that_model_commit(trained_model_dir, hub_server, hub_env):
+    repo_id, space_id = "test-user/lstm-pinned", "test-user/lstm-pinned-demo"
+    both = ["--model_dir", str(trained_model_dir), "--repo_id", repo_id, "--space_id", space_id]
+    result = run_push_script([*both, "--space_dir", str(REPO_ROOT / "space")], hub_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pushed = hub_server.history(repo_id)[0].id
+    assert hub_server.repo(space_id, repo_type="space").variables["MODEL_REVISION"]["value"] == pushed
+    # A later push of the model (changed code, say) moves main, not the Space.
+    hub_server.seed_repo(repo_id, {"modeling_lstm.py": b"raise SystemExit('new code')\n"})
+    assert hub_server.history(repo_id)[0].id != pushed
+    assert hub_server.repo(space_id, repo_type="space").variables["MODEL_REVISION"]["value"] == pushed
+
+
+# --- the test server is as strict as the Hub where a client bug would show -------------------------------------
+
+
+def hub_post(hub_server, path: str, token: str | None = None, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token or hub_server.token}"}
+    return httpx.post(f"{hub_server.endpoint}{path}", headers=headers, timeout=30, **kwargs)
+
+
+def upload_lfs_object(hub_server, repo_id: str, content: bytes) -> dict:
+    """Announce, PUT and verify `content` as an LFS object of `repo_id`, as the client does; the batch answer."""
+    oid = hashlib.sha256(content).hexdigest()
+    batch = hub_post(
+        hub_server,
+        f"/{repo_id}.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": oid, "size": len(content)}]},
+    )
+    (answer,) = batch.json()["objects"]
+    if "actions" in answer:
+        httpx.put(answer["actions"]["upload"]["href"], content=content, timeout=30).raise_for_status()
+        verify = hub_post(hub_server, answer["actions"]["verify"]["href"].removeprefix(hub_server.endpoint),
+                          json={"oid": oid, "size": len(content)})  # fmt: skip
+        verify.raise_for_status()
+    return answer
+
+
+def commit_ndjson(*operations: dict) -> bytes:
+    lines = [{"key": "header", "value": {"summary": "test"}}, *operations]
+    return "\n".join(json.dumps(line) for line in lines).encode()
+
+
+@pytest.fixture
+def new_repo(hub_server, request) -> str:
+    name = f"strict-{request.node.name[-40:].strip('_').replace('_', '-')}"
+    hub_post(hub_server, "/api/repos/create", json={"name": name, "type": "model"}).raise_for_status()
+    return f"test-user/{name}"
+
+
+def test_server_rejects_a_token_without_bearer(hub_server):
+    url = f"{hub_server.endpoint}/api/whoami-v2"
+    assert httpx.get(url, headers={"Authorization": hub_server.token}, timeout=30).status_code == 401
+    assert (
+        httpx.get(url, headers={"Authorization": f"Bearer {hub_server.token}"}, timeout=30).status_code == 200
+    )
+
+
+def test_server_keeps_lfs_objects_per_repo(hub_server, new_repo):
+    content = b"\0weights only uploaded to repo A" * 8
+    oid = hashlib.sha256(content).hexdigest()
+    upload_lfs_object(hub_server, new_repo, content)
+    other = "test-user/strict-other-repo"
+    hub_post(hub_server, "/api/repos/create", json={"name": other.split("/")[1], "type": "model"})
+    verify = hub_post(
+        hub_server, f"/{other}.git/info/lfs/objects/verify", json={"oid": oid, "size": len(content)}
+    )
+    assert verify.status_code == 404
+    lfs_file = {
+        "key": "lfsFile",
+        "value": {"path": "model.bin", "algo": "sha256", "oid": oid, "size": len(content)},
+    }
+    assert (
+        hub_post(hub_server, f"/api/models/{other}/commit/main", content=commit_ndjson(lfs_file)).status_code
+        == 400
+    )
+    assert "actions" in upload_lfs_object(
+        hub_server, other, content
+    )  # B must upload it itself, then may use it
+    assert (
+        hub_post(hub_server, f"/api/models/{other}/commit/main", content=commit_ndjson(lfs_file)).status_code
+        == 200
+    )
+
+
+def test_server_rejects_an_lfs_file_whose_declared_size_differs(hub_server, new_repo):
+    content = b"\0some weights" * 16
+    oid = hashlib.sha256(content).hexdigest()
+    upload_lfs_object(hub_server, new_repo, content)
+    url = f"/api/models/{new_repo}/commit/main"
+    for size, status in ((len(content) + 1, 400), (len(content), 200)):
+        operation = {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": size}}
+        assert hub_post(hub_server, url, content=commit_ndjson(operation)).status_code == status
+
+
+def test_server_rejects_an_empty_commit(hub_server, new_repo):
+    answer = hub_post(hub_server, f"/api/models/{new_repo}/commit/main", content=commit_ndjson())
+    assert answer.status_code == 400 and "No files have been modified" in answer.json()["error"]
+    assert len(hub_server.history(new_repo)) == 1
+
+
+def test_server_rejects_string_metric_values_in_the_card(hub_server):
+    def card(value) -> str:
+        result = {"task": {"type": "text-classification"}, "dataset": {"type": "emotion", "name": "emotion"},
+                  "metrics": [{"type": "accuracy", "value": value}]}  # fmt: skip
+        return "---\n" + yaml.safe_dump({"model-index": [{"name": "m", "results": [result]}]}) + "---\n"
+
+    refused = hub_post(hub_server, "/api/validate-yaml", json={"content": card("93.5"), "repoType": "model"})
+    assert refused.status_code == 400 and "must be a number" in refused.text
+    assert (
+        hub_post(
+            hub_server, "/api/validate-yaml", json={"content": card(93.5), "repoType": "model"}
+        ).status_code
+        == 200
+    )
 
 
 # --- dataset repos through the real `datasets` Hub code path ---------------------------------------------------
