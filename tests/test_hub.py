@@ -354,7 +354,8 @@ def test_train_with_push_to_hub_checks_the_token_before_any_work(
     assert result.returncode == 2
     assert_one_line_error(result.stderr, *fragments)
     assert token not in result.stdout + result.stderr
-    assert {path.name for path in tmp_path.iterdir()} <= {"train.csv", "hf-home"}  # no output folder, nothing else
+    # Nothing written: no output folder, no other file.
+    assert {path.name for path in tmp_path.iterdir()} <= {"train.csv", "hf-home"}
 
 
 def test_repo_id_validation_accepts_hub_style_names():
