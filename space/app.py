@@ -6,7 +6,7 @@ Run it locally against a trained folder (or a Hub repo id):
 
 Environment:
     MODEL_ID            a Hub repo id or a local folder; default: the first `models:` entry of this folder's README.md
-    MODEL_REVISION      branch, tag or commit of a Hub repo (default: main)
+    MODEL_REVISION      commit (or branch, tag) of a Hub repo; push_to_hub.py pins it to the pushed commit
     GRADIO_SERVER_NAME  address to listen on (Gradio's default 127.0.0.1; Spaces set 0.0.0.0)
     GRADIO_SERVER_PORT  port (Gradio's default 7860)
 

@@ -8,6 +8,10 @@ headers the download code relies on (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`/`X
 As on the Hub, LFS downloads answer `/resolve/` with a redirect to a separate "storage" host carrying a signed URL,
 so the client's real redirect handling runs: the storage host is `localhost`, the API host `127.0.0.1` (same port).
 
+As strict as the Hub where a client bug would show: tokens need `Bearer `, an LFS object counts only for the repo
+it was uploaded through, a declared LFS size must match, empty commits and non-numeric metric values in card
+metadata are refused.
+
 Deliberately left out: pull requests, pagination (every listing fits one page), Xet storage (clients must run with
 `HF_HUB_DISABLE_XET=1`), gated repos, multipart LFS uploads. Not a security boundary: tokens are compared in memory.
 
