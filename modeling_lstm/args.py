@@ -5,17 +5,76 @@ command-line flags, so `--config configs/emotion.yaml --num_train_epochs 2` runs
 """
 
 import dataclasses
+import difflib
+import math
 import shlex
 import sys
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from transformers import HfArgumentParser
+from transformers import HfArgumentParser, SchedulerType
 
+from .configuration_lstm import LSTMConfig
 from .errors import UserInputError
 from .tokenization import TextCleaning
+
+# Checked when an arguments object is made (after the command line and the YAML file are parsed), so a bad value is
+# one line before anything is read or written. (test, what the value must be, the arguments it applies to)
+VALUE_RULES = (
+    (lambda value: value >= 1, "at least 1", ("max_seq_length", "num_train_epochs", "per_device_train_batch_size",
+     "per_device_eval_batch_size", "gradient_accumulation_steps", "vocab_size", "min_frequency", "max_train_samples",
+     "max_eval_samples", "preprocessing_num_workers", "early_stopping_patience", "save_total_limit")),
+    (lambda value: value >= 0, "at least 0", ("dataloader_num_workers", "weight_decay", "max_grad_norm")),
+    (lambda value: value > 0, "positive", ("learning_rate",)),
+    (lambda value: 0 <= value <= 1, "in [0, 1]", ("warmup_ratio",)),
+    (lambda value: 0 <= value < 1, "in [0, 1)", ("ema_decay",)),
+    (lambda value: 1 <= value <= 99, "between 1 and 99", ("validation_split_percentage",)),
+    (lambda value: 0 <= value < 2**32, "in [0, 2**32)", ("seed",)),  # numpy's seed range
+)  # fmt: skip
+
+
+def type_matches(value, types_allowed: tuple) -> bool:
+    if isinstance(value, bool):
+        return bool in types_allowed
+    if isinstance(value, int):
+        return int in types_allowed or float in types_allowed
+    return isinstance(value, tuple(t for t in types_allowed if t in (float, str)))
+
+
+def check_value_type(args, spec: dataclasses.Field) -> None:
+    """What argparse checks on the command line, for values that came from the YAML file (set as defaults)."""
+    value = getattr(args, spec.name)
+    annotation = typing.get_type_hints(type(args))[spec.name]  # HfArgumentParser rewrites spec.type in place
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    options = typing.get_args(annotation) if union else (annotation,)
+    if value is None and type(None) in options:
+        return
+    choices = [
+        c for option in options if typing.get_origin(option) is Literal for c in typing.get_args(option)
+    ]
+    choices += spec.metadata.get("choices", [])
+    if choices and value not in choices:
+        raise UserInputError(f"--{spec.name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    if not choices and not type_matches(value, options):
+        expected = " or ".join(option.__name__ for option in options if option is not type(None))
+        raise UserInputError(f"--{spec.name} must be of type {expected}; got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserInputError(f"--{spec.name} must be a finite number, got {value}")
+
+
+def check_arguments(args) -> None:
+    """Each value's type and range (VALUE_RULES): a UserInputError naming the flag."""
+    for spec in dataclasses.fields(args):
+        check_value_type(args, spec)
+    for test, requirement, names in VALUE_RULES:
+        for name in names:
+            value = getattr(args, name, None)
+            if value is not None and not test(value):
+                raise UserInputError(f"--{name} must be {requirement}, got {value}")
 
 
 @dataclass
@@ -66,6 +125,9 @@ class DataArguments:
     )
     normalize_whitespace: bool = field(default=True, metadata={"help": "Collapse runs of whitespace."})
 
+    def __post_init__(self):
+        check_arguments(self)
+
     def cleaning(self) -> TextCleaning:
         names = {f.name for f in dataclasses.fields(TextCleaning)}
         return TextCleaning(**{name: getattr(self, name) for name in names})
@@ -85,6 +147,19 @@ class TokenizerArguments:
         default=2, metadata={"help": "Minimum count for a token to enter the vocabulary."}
     )
 
+    def __post_init__(self):
+        check_arguments(self)
+
+
+ARCHITECTURE_FIELDS = (
+    "embedding_dim",
+    "hidden_size",
+    "num_layers",
+    "dropout",
+    "embedding_dropout",
+    "pooling",
+)
+
 
 @dataclass
 class ModelArguments:
@@ -103,6 +178,13 @@ class ModelArguments:
         },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Do not train the embedding table."})
+
+    def __post_init__(self):
+        check_arguments(self)
+        try:  # the model's own limits (sizes, dropout ranges, pooling), from LSTMConfig
+            LSTMConfig(**{name: getattr(self, name) for name in ARCHITECTURE_FIELDS})
+        except ValueError as error:
+            raise UserInputError(str(error).replace("LSTMConfig.", "--")) from None
 
 
 @dataclass
@@ -159,6 +241,19 @@ class TrainArguments:
     )
     hub_private_repo: bool = False
 
+    def __post_init__(self):
+        check_arguments(self)
+        steps = self.checkpointing_steps
+        if steps not in ("epoch", "no") and not (steps.isdigit() and int(steps) > 0):
+            raise UserInputError(
+                f"--checkpointing_steps must be 'epoch', 'no' or a number of steps >= 1; got {steps!r}"
+            )
+        schedulers = [kind.value for kind in SchedulerType]
+        if self.lr_scheduler_type not in schedulers:
+            raise UserInputError(
+                f"--lr_scheduler_type must be one of {', '.join(schedulers)}; got {self.lr_scheduler_type!r}"
+            )
+
 
 ARGUMENT_CLASSES = (DataArguments, TokenizerArguments, ModelArguments, TrainArguments)
 SECTIONS = ("data", "tokenizer", "model", "training")
@@ -182,15 +277,34 @@ def load_yaml_config(path: str) -> dict:
     return values
 
 
+class OneLineErrorParser(HfArgumentParser):
+    """argparse's errors (a bad type or choice, a missing value) as one line naming the flag, not the long usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise UserInputError(f"{message}; see --help")
+
+
+def unknown_flags_error(remaining: list[str], parser: HfArgumentParser) -> UserInputError:
+    """`--learning_rte 0.1`: name it and suggest the closest flag."""
+    flags = [item for item in remaining if item.startswith("-")] or remaining
+    names = [option for action in parser._actions for option in action.option_strings]
+    close = difflib.get_close_matches(flags[0].split("=")[0], names, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return UserInputError(f"unrecognized argument(s): {' '.join(remaining)}{hint}; see --help")
+
+
 def parse_args(argv: list[str] | None = None):
     """Parse YAML + flags into (DataArguments, TokenizerArguments, ModelArguments, TrainArguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    # No abbreviations: `--hub_tok X` would be the token under a name `without_secrets` does not know.
+    parser = OneLineErrorParser(ARGUMENT_CLASSES, allow_abbrev=False)
     parser.add_argument("--config", default=None, help="YAML file of argument values; flags override it.")
     known, _ = parser.parse_known_args(argv)
     if known.config:
         parser.set_defaults(**load_yaml_config(known.config))
-    *arg_objects, _ = parser.parse_args_into_dataclasses(args=argv)
+    *arg_objects, _, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if remaining:
+        raise unknown_flags_error(remaining, parser)
     data_args, tokenizer_args, model_args, train_args = arg_objects
     if train_args.output_dir is None:
         raise UserInputError("--output_dir is required (on the command line or in the --config file)")
@@ -198,8 +312,6 @@ def parse_args(argv: list[str] | None = None):
         raise UserInputError(
             "give --train_file (CSV, TSV, JSON/JSONL, Parquet), --data_dir or --dataset_name"
         )
-    if not 0 <= train_args.ema_decay < 1:
-        raise UserInputError(f"--ema_decay must be in [0, 1), got {train_args.ema_decay}")
     if train_args.push_to_hub and not train_args.hub_model_id:
         raise UserInputError("--push_to_hub needs --hub_model_id namespace/name")
     return data_args, tokenizer_args, model_args, train_args

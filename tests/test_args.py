@@ -1,0 +1,133 @@
+"""Arguments: every bad value or flag is one line naming it, exit code 2, before anything is read or written."""
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, subprocess_env
+
+from modeling_lstm.args import parse_args
+from modeling_lstm.cli import run_cli
+from modeling_lstm.training import main as train_main
+
+# (arguments, the start of the one error line)
+BAD_VALUES = {
+    "max_seq_length 0": (["--max_seq_length", "0"], "--max_seq_length must be at least 1, got 0"),
+    "max_seq_length -1": (["--max_seq_length", "-1"], "--max_seq_length must be at least 1, got -1"),
+    "num_train_epochs 0": (["--num_train_epochs", "0"], "--num_train_epochs must be at least 1, got 0"),
+    "train batch 0": (["--per_device_train_batch_size", "0"], "--per_device_train_batch_size must be at least 1"),
+    "eval batch 0": (["--per_device_eval_batch_size", "0"], "--per_device_eval_batch_size must be at least 1"),
+    "learning rate 0": (["--learning_rate", "0"], "--learning_rate must be positive, got 0.0"),
+    "learning rate -1": (["--learning_rate", "-0.001"], "--learning_rate must be positive"),
+    "learning rate nan": (["--learning_rate", "nan"], "--learning_rate must be a finite number"),
+    "warmup ratio 1.5": (["--warmup_ratio", "1.5"], "--warmup_ratio must be in [0, 1], got 1.5"),
+    "warmup ratio -0.1": (["--warmup_ratio", "-0.1"], "--warmup_ratio must be in [0, 1]"),
+    "accumulation 0": (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be at least 1"),
+    "vocab size 0": (["--vocab_size", "0"], "--vocab_size must be at least 1"),
+    "min frequency 0": (["--min_frequency", "0"], "--min_frequency must be at least 1"),
+    "validation share 0": (["--validation_split_percentage", "0"], "--validation_split_percentage must be between"),
+    "validation share 100": (["--validation_split_percentage", "100"], "--validation_split_percentage must be"),
+    "save_total_limit -1": (["--save_total_limit", "-1"], "--save_total_limit must be at least 1"),
+    "patience 0": (["--early_stopping_patience", "0"], "--early_stopping_patience must be at least 1"),
+    "max_train_samples 0": (["--max_train_samples", "0"], "--max_train_samples must be at least 1"),
+    "weight decay -1": (["--weight_decay", "-1"], "--weight_decay must be at least 0"),
+    "seed -1": (["--seed", "-1"], "--seed must be in [0, 2**32)"),
+    "ema decay 1": (["--ema_decay", "1"], "--ema_decay must be in [0, 1), got 1.0"),
+    "checkpointing 0": (["--checkpointing_steps", "0"], "--checkpointing_steps must be 'epoch', 'no' or a number"),
+    "checkpointing typo": (["--checkpointing_steps", "epochs"], "--checkpointing_steps must be 'epoch'"),
+    "scheduler typo": (["--lr_scheduler_type", "cosin"], "--lr_scheduler_type must be one of linear, cosine,"),
+    # The model's limits come from LSTMConfig.
+    "dropout 1": (["--dropout", "1"], "--dropout must be in [0, 1), got 1.0"),
+    "embedding dropout -0.1": (["--embedding_dropout", "-0.1"], "--embedding_dropout must be in [0, 1)"),
+    "hidden size 0": (["--hidden_size", "0"], "--hidden_size must be a positive integer, got 0"),
+    "num layers 0": (["--num_layers", "0"], "--num_layers must be a positive integer, got 0"),
+    # argparse's own errors, as one line instead of the 60-line usage.
+    "not a number": (["--max_seq_length", "abc"], "argument --max_seq_length/--max-seq-length: invalid int value"),
+    "bad choice": (["--pooling", "maxx"], "argument --pooling: invalid choice: 'maxx'"),
+    "mistyped flag": (["--learning_rte", "0.1"], "unrecognized argument(s): --learning_rte 0.1 (did you mean"),
+    "unknown flag=value": (["--epochs=3"], "unrecognized argument(s): --epochs=3"),
+    # An abbreviation would slip the token past without_secrets under another name.
+    "abbreviated flag": (["--hub_tok", "secret"], "unrecognized argument(s): --hub_tok secret"),
+}  # fmt: skip
+
+# Values argparse never sees: they come from the YAML file as parser defaults.
+BAD_YAML = {
+    "float epochs": ("num_train_epochs: 2.5", "--num_train_epochs must be of type int; got 2.5"),
+    "pooling typo": ("pooling: maxx", "--pooling must be one of last, mean, max, attention; got 'maxx'"),
+    "precision typo": ("mixed_precision: fp8", "--mixed_precision must be one of auto, no, fp16, bf16"),
+    "flag as number": ("lowercase: 3", "--lowercase must be of type bool; got 3"),
+    "negative from YAML": ("max_seq_length: -5", "--max_seq_length must be at least 1, got -5"),
+}
+
+
+@pytest.fixture
+def train_csv(tmp_path):
+    rows = "".join(
+        f"{text},{label}\n" for text, label in [("good fun film", "pos"), ("bad dull film", "neg")] * 10
+    )
+    path = tmp_path / "train.csv"
+    path.write_text("text,label\n" + rows)
+    return path
+
+
+def assert_one_error_line(code: int, stderr: str, expected: str) -> None:
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), stderr
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_bad_value_is_one_line_before_anything_is_written(case, train_csv, tmp_path, capsys):
+    extra, expected = BAD_VALUES[case]
+    output_dir = tmp_path / "out"
+    code = run_cli(train_main, ["--train_file", str(train_csv), "--output_dir", str(output_dir), *extra])
+    assert_one_error_line(code, capsys.readouterr().err, expected)
+    assert not output_dir.exists()
+
+
+@pytest.mark.parametrize("case", list(BAD_YAML))
+def test_bad_value_in_the_config_file(case, train_csv, tmp_path, capsys):
+    line, expected = BAD_YAML[case]
+    config = tmp_path / "config.yaml"
+    config.write_text(f"train_file: {train_csv}\noutput_dir: {tmp_path / 'out'}\n{line}\n")
+    code = run_cli(train_main, ["--config", str(config)])
+    assert_one_error_line(code, capsys.readouterr().err, expected)
+    assert not (tmp_path / "out").exists()
+
+
+def test_hostile_values_through_the_real_script(train_csv, tmp_path):
+    """The cases of issue 14 as a user runs them: one line on stderr, exit code 2, no output folder."""
+    cases = ["max_seq_length 0", "max_seq_length -1", "num_train_epochs 0", "train batch 0", "mistyped flag"]
+    processes = {
+        case: subprocess.Popen(
+            [
+                sys.executable,
+                "scripts/train.py",
+                "--train_file",
+                str(train_csv),
+                "--output_dir",
+                str(tmp_path / case),
+                *BAD_VALUES[case][0],
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+        )  # fmt: skip
+        for case in cases
+    }
+    for case, process in processes.items():
+        _, stderr = process.communicate(timeout=600)
+        assert_one_error_line(process.returncode, stderr, BAD_VALUES[case][1])
+        assert not (tmp_path / case).exists()
+
+
+def test_values_at_the_limits_are_accepted(train_csv, tmp_path):
+    arguments = ["--train_file", str(train_csv), "--output_dir", str(tmp_path / "out"), "--max_seq_length", "1",
+                 "--warmup_ratio", "1", "--weight_decay", "0", "--save_total_limit", "1", "--dropout", "0",
+                 "--checkpointing_steps", "5", "--lr_scheduler_type", "cosine", "--validation_split_percentage",
+                 "99", "--learning_rate", "1e-5", "--seed", "0"]  # fmt: skip
+    data_args, _, model_args, train_args = parse_args(arguments)
+    assert data_args.max_seq_length == 1 and model_args.dropout == 0 and train_args.checkpointing_steps == "5"
