@@ -263,8 +263,6 @@ def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
 
 
 def carve_validation(train: Dataset, percentage: int, seed: int) -> tuple[Dataset, Dataset]:
-    if not 0 < percentage < 100:
-        raise UserInputError(f"--validation_split_percentage must be between 1 and 99, got {percentage}")
     try:
         parts = train.train_test_split(test_size=percentage / 100, stratify_by_column="label", seed=seed)
     except ValueError:  # a class with a single example cannot be stratified
