@@ -23,6 +23,9 @@ TEXT_COLUMN_CANDIDATES = ("text", "sentence", "content", "review", "document", "
 LABEL_COLUMN_CANDIDATES = ("label", "labels", "category", "class", "target", "sentiment", "intent")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 VALIDATION_SPLIT_NAMES = ("validation", "valid", "dev")
+# The csv module refuses fields over 128 KB by default; a long document is legal (pandas, which datasets uses, has no
+# limit). 2**31 - 1: the largest value every platform's C long holds.
+CSV_FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def check_delimited_file(path: Path, delimiter: str) -> None:
@@ -35,6 +38,7 @@ def check_delimited_file(path: Path, delimiter: str) -> None:
         raise UserInputError(
             f"{path} line {line}: not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
         ) from None
+    csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
     # StringIO, not str.splitlines: splitlines also breaks on U+0085 and U+2028, which are text inside a field.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None)
@@ -157,6 +161,12 @@ def standard_columns(
     label = pick_column(dataset.column_names, label_column, LABEL_COLUMN_CANDIDATES, "label", source)
     if text == label:
         raise UserInputError(f"{source}: the text and label columns are both '{text}'")
+    if not isinstance(
+        dataset.features[text], datasets.Value
+    ):  # a list or a struct cannot be cast to a string
+        raise UserInputError(
+            f"{source}: the text column '{text}' holds {dataset.features[text]} values; expected one string per row"
+        )
     return dataset.select_columns([text, label]).rename_columns({text: "text", label: "label"})
 
 

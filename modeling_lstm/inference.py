@@ -11,6 +11,7 @@ from .errors import UserInputError
 from .hardware import cpu_has_native_bf16
 
 DTYPES = ("float32", "bfloat16", "auto")
+MODEL_FOLDER_FILES = ("config.json", "tokenizer.json")
 
 
 def resolve_dtype(choice: str) -> torch.dtype:
@@ -34,9 +35,15 @@ def add_dtype_argument(parser) -> None:
 
 def load_classifier(model: str, revision: str | None = None, dtype: str = "float32"):
     """Model (in eval mode, cast to `dtype`, see `resolve_dtype`) and tokenizer from a local folder or a Hub repo."""
+    folder = os.path.expanduser(model)
     looks_local = model.startswith(("/", ".", "~")) or os.path.exists(model)
-    if looks_local and not os.path.isdir(os.path.expanduser(model)):
+    if looks_local and not os.path.isdir(folder):
         raise UserInputError(f"--model {model}: folder not found")
+    missing = [name for name in MODEL_FOLDER_FILES if not os.path.isfile(os.path.join(folder, name))]
+    if looks_local and missing:  # without tokenizer.json, transformers fails with a long ValueError
+        raise UserInputError(
+            f"--model {model}: no {' or '.join(missing)} in the folder; give a folder train.py wrote"
+        )
     transformers_logging.disable_progress_bar()  # scripts print results on stdout; keep the terminal clean
     try:
         tokenizer = AutoTokenizer.from_pretrained(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from modeling_lstm.cli import run_cli
 from modeling_lstm.data import load_labelled_file
+from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import (
     add_dtype_argument,
     load_classifier,
@@ -37,8 +38,19 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_output_path(output: str) -> None:
+    """Before any work: a missing folder or a folder given as the file is one line, not a traceback at the end."""
+    path = Path(output)
+    if path.is_dir():
+        raise UserInputError(f"--output {output}: is a folder; give a file name such as metrics.json")
+    if not path.parent.is_dir():
+        raise UserInputError(f"--output {output}: folder {path.parent} not found; create it first")
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.output:
+        check_output_path(args.output)
     set_inference_threads()
     model, tokenizer = load_classifier(args.model, args.revision, args.dtype)
     label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]

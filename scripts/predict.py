@@ -3,6 +3,9 @@
 python scripts/predict.py --model out/emotion "i feel great" "this is awful"
 python scripts/predict.py --model user/lstm-emotion --input_file texts.txt --top_k 3
 cat texts.txt | python scripts/predict.py --model out/emotion
+
+Output line N answers input line N: an empty or blank line gets "label": null, "score": null and "top_k": []
+instead of a prediction.
 """
 
 import argparse
@@ -28,7 +31,9 @@ def parse_args(argv=None):
     parser.add_argument("texts", nargs="*", help="Texts to classify (default: --input_file or stdin).")
     parser.add_argument("--model", required=True, help="A model folder or a Hub repo id.")
     parser.add_argument("--revision", default=None, help="Branch, tag or commit of a Hub repo.")
-    parser.add_argument("--input_file", default=None, help="A UTF-8 text file, one text per line.")
+    parser.add_argument(
+        "--input_file", default=None, help="A UTF-8 text file, one text per line; empty lines get label null."
+    )
     parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
     parser.add_argument("--batch_size", type=int, default=64)
     add_dtype_argument(parser)
@@ -48,10 +53,7 @@ def read_texts(args) -> list[str]:
             raise UserInputError(f"--input_file {path}: not valid UTF-8 at byte {error.start}") from None
     else:
         lines = sys.stdin.read().splitlines()
-    texts = [line for line in lines if line.strip()]
-    if not texts:
-        raise UserInputError(f"no texts to classify in {args.input_file or 'stdin'}")
-    return texts
+    return lines
 
 
 def main(argv=None) -> None:
@@ -59,16 +61,18 @@ def main(argv=None) -> None:
     if args.top_k < 1:
         raise UserInputError(f"--top_k must be at least 1, got {args.top_k}")
     texts = read_texts(args)
+    # Blank lines are answered with nulls, not dropped, so that output line N is input line N.
+    kept = [index for index, text in enumerate(texts) if text.strip()]
+    if not kept:
+        raise UserInputError(f"no texts to classify in {args.input_file or 'stdin'}")
     set_inference_threads()
     model, tokenizer = load_classifier(args.model, args.revision, args.dtype)
-    probabilities = predict_probabilities(model, tokenizer, texts, args.batch_size)
-    for text, labels in zip(texts, top_labels(probabilities, model.config.id2label, args.top_k), strict=True):
-        print(
-            json.dumps(
-                {"text": text, "label": labels[0]["label"], "score": labels[0]["score"], "top_k": labels},
-                ensure_ascii=False,
-            )
-        )
+    probabilities = predict_probabilities(model, tokenizer, [texts[index] for index in kept], args.batch_size)
+    predicted = dict(zip(kept, top_labels(probabilities, model.config.id2label, args.top_k), strict=True))
+    for index, text in enumerate(texts):
+        labels = predicted.get(index, [])
+        best = labels[0] if labels else {"label": None, "score": None}
+        print(json.dumps({"text": text, **best, "top_k": labels}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -216,3 +216,31 @@ def test_unicode_line_separators_inside_a_field_are_text(tmp_path):
     rows = [("the film's final third\u0085emotionally moving", "pos"), ("a\u2028b", "neg")] + GOOD_ROWS
     splits = load_splits(DataArguments(train_file=str(write_csv(tmp_path / "t.csv", rows))), seed=0)
     assert len(splits["train"]) + len(splits["validation"]) == len(rows)
+
+
+def test_a_one_megabyte_text_is_read_from_csv_and_tsv(tmp_path):
+    """Over the csv module's default field limit (128 KB): legal, and read whole."""
+    long_text = "word " * 200_000
+    csv_file = write_csv(tmp_path / "t.csv", [(long_text, "pos")] + GOOD_ROWS)
+    tsv_file = tmp_path / "t.tsv"
+    tsv_file.write_text(
+        "text\tlabel\n" + f"{long_text}\tpos\n" + "".join(f"{t}\t{lab}\n" for t, lab in GOOD_ROWS)
+    )
+    for path in (csv_file, tsv_file):
+        splits = load_splits(DataArguments(train_file=str(path), validation_split_percentage=50), seed=0)
+        texts = list(splits["train"]["text"]) + list(splits["validation"]["text"])
+        assert long_text in texts
+
+
+def test_a_list_text_column_is_one_line_naming_file_column_and_type(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"text": [["good", "film"], ["bad", "film"]] * 5, "label": ["pos", "neg"] * 5}).to_parquet(
+        path
+    )
+    with pytest.raises(UserInputError) as error:
+        load_splits(DataArguments(train_file=str(path)), seed=0)
+    assert str(error.value) == (
+        f"{path}: the text column 'text' holds List(Value('string')) values; expected one string per row"
+    )

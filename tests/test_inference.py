@@ -1,8 +1,13 @@
+import json
+import runpy
+
 import pytest
 import torch
+from conftest import REPO_ROOT
 from safetensors.torch import load_file, save_file
 
 from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
+from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import load_classifier, pad_rows, predict_probabilities
 
@@ -74,3 +79,52 @@ def test_batch_size_below_one_is_a_clear_error(saved_folder):
     model, tokenizer = load_classifier(str(saved_folder))
     with pytest.raises(UserInputError, match=r"^--batch_size must be at least 1, got 0$"):
         predict_probabilities(model, tokenizer, ["a good film"], batch_size=0)
+
+
+@pytest.mark.parametrize("removed", ["tokenizer.json", "config.json"])
+def test_a_model_folder_without_its_tokenizer_or_config_is_one_line(saved_folder, removed):
+    (saved_folder / removed).unlink()
+    with pytest.raises(UserInputError, match=rf"^--model {saved_folder}: no {removed} in the folder"):
+        load_classifier(str(saved_folder))
+
+
+def script_main(name: str):
+    """A script's main(), run in this process as the script runs it (without paying a new interpreter's imports)."""
+    return runpy.run_path(str(REPO_ROOT / "scripts" / name))["main"]
+
+
+def test_predict_keeps_line_n_for_input_line_n(tiny_model_dir, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("i loved every minute of it\n\n   \nthe worst movie this year\n", encoding="utf-8")
+    code = run_cli(script_main("predict.py"), ["--model", str(tiny_model_dir), "--input_file", str(texts)])
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == [
+        "i loved every minute of it",
+        "",
+        "   ",
+        "the worst movie this year",
+    ]
+    assert [line["label"] for line in lines] == ["positive", None, None, "negative"]
+    assert lines[1]["score"] is None and lines[1]["top_k"] == []
+
+
+def test_evaluate_checks_the_output_folder_before_any_work(tiny_model_dir, tmp_path, capsys):
+    test_file = tmp_path / "test.csv"
+    test_file.write_text("text,label\ni loved it,positive\nawful film,negative\n", encoding="utf-8")
+    evaluate_main = script_main("evaluate.py")
+    missing = tmp_path / "missing" / "metrics.json"
+    # A model that does not exist: the --output error comes first, so nothing was loaded or computed.
+    code = run_cli(evaluate_main, ["--model", str(tmp_path / "no-model"), "--test_file", str(test_file),
+                                   "--output", str(missing)])  # fmt: skip
+    stderr = capsys.readouterr().err
+    assert (
+        code == 2
+        and stderr == f"error: --output {missing}: folder {missing.parent} not found; create it first\n"
+    )
+    assert not missing.parent.exists()
+    written = tmp_path / "metrics.json"
+    argv = ["--model", str(tiny_model_dir), "--test_file", str(test_file), "--output", str(written)]
+    assert run_cli(evaluate_main, argv) == 0
+    assert json.loads(written.read_text())["num_samples"] == 2
+    assert [path.name for path in tmp_path.iterdir() if "metrics" in path.name] == ["metrics.json"]
