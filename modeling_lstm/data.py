@@ -161,11 +161,10 @@ def standard_columns(
     label = pick_column(dataset.column_names, label_column, LABEL_COLUMN_CANDIDATES, "label", source)
     if text == label:
         raise UserInputError(f"{source}: the text and label columns are both '{text}'")
-    if not isinstance(
-        dataset.features[text], datasets.Value
-    ):  # a list or a struct cannot be cast to a string
+    text_type = dataset.features[text]
+    if not isinstance(text_type, datasets.Value):  # a list or a struct cannot be cast to a string
         raise UserInputError(
-            f"{source}: the text column '{text}' holds {dataset.features[text]} values; expected one string per row"
+            f"{source}: the text column '{text}' holds {text_type} values; expected one string per row"
         )
     return dataset.select_columns([text, label]).rename_columns({text: "text", label: "label"})
 
