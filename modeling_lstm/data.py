@@ -8,6 +8,7 @@ user can cause is a `UserInputError` that names the file, column, row or value.
 import csv
 import io
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ TEXT_COLUMN_CANDIDATES = ("text", "sentence", "content", "review", "document", "
 LABEL_COLUMN_CANDIDATES = ("label", "labels", "category", "class", "target", "sentiment", "intent")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 VALIDATION_SPLIT_NAMES = ("validation", "valid", "dev")
+MIN_TRAIN_ROWS_PER_CLASS = 10  # fewer: train, but warn
 # The csv module refuses fields over 128 KB by default; a long document is legal (pandas, which datasets uses, has no
 # limit). 2**31 - 1: the largest value every platform's C long holds.
 CSV_FIELD_SIZE_LIMIT = 2**31 - 1
@@ -44,6 +46,12 @@ def check_delimited_file(path: Path, delimiter: str) -> None:
     header = next(reader, None)
     if not header:
         raise UserInputError(f"{path}: no header row")
+    for name in header:
+        if header.count(name) > 1:  # pandas would rename the second one and read only the first
+            positions = " and ".join(str(index + 1) for index, other in enumerate(header) if other == name)
+            raise UserInputError(
+                f"{path}: the header names two columns '{name}' (columns {positions}); rename one"
+            )
     data_rows = 0
     for fields in reader:
         if not fields:  # pandas skips blank lines too
@@ -191,6 +199,25 @@ def first_rows(flags: list[bool], limit: int = 3) -> str:
     return ", ".join(rows)
 
 
+def strip_labels(dataset: Dataset, source: str) -> Dataset:
+    """'joy ' and 'joy' are one class: string labels lose their surrounding whitespace (a blank label is missing)."""
+    feature = dataset.features["label"]
+    if not (isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")):
+        return dataset
+    labels = dataset["label"]
+    stripped = [(label.strip() or None) if label is not None else None for label in labels]
+    changed = [(old, new) for old, new in zip(labels, stripped, strict=True) if old != new]
+    if not changed:
+        return dataset
+    logger.warning(
+        "%s: removed the whitespace around %d label(s) (%r is the class %r)",
+        source,
+        len(changed),
+        *changed[0],
+    )
+    return dataset.remove_columns("label").add_column("label", stripped, feature=feature)
+
+
 def clean_split(dataset: Dataset, data_args: DataArguments, source: str) -> Dataset:
     """Reject (or with --drop_empty, drop) empty texts; reject missing labels."""
     empty = [text is None or not str(text).strip() for text in dataset["text"]]
@@ -205,6 +232,7 @@ def clean_split(dataset: Dataset, data_args: DataArguments, source: str) -> Data
         dataset = dataset.select([index for index, flag in enumerate(empty) if not flag])
         if len(dataset) == 0:
             raise UserInputError(f"{source}: no rows left after dropping empty texts")
+    dataset = strip_labels(dataset, source)
     labels = dataset["label"]
     missing = [label is None or label == -1 for label in labels]  # -1: ClassLabel's "no label"
     if any(missing):
@@ -268,7 +296,35 @@ def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
         splits["train"], splits["validation"] = carve_validation(
             splits["train"], data_args.validation_split_percentage, seed
         )
+    warn_about_rare_classes(splits, data_args)
     return DatasetDict(splits)
+
+
+def warn_about_rare_classes(splits: dict[str, Dataset], data_args: DataArguments) -> None:
+    """Train anyway, but say so: a class with few train rows is learned poorly, one with none never."""
+    names = splits["train"].features["label"].names
+    train_counts = Counter(splits["train"]["label"])
+    rare = [f"{name} {train_counts[index]}" for index, name in enumerate(names)]
+    rare = [entry for index, entry in enumerate(rare) if train_counts[index] < MIN_TRAIN_ROWS_PER_CLASS]
+    if rare:
+        logger.warning(
+            "%s: the train split has fewer than %d rows of class(es) %s; the model will learn little of them",
+            split_source(data_args, "train"),
+            MIN_TRAIN_ROWS_PER_CLASS,
+            ", ".join(rare),
+        )
+    for split in set(splits) - {"train"}:
+        counts = Counter(splits[split]["label"])
+        unseen = [
+            f"{names[index]} ({counts[index]} rows)" for index in sorted(counts) if not train_counts[index]
+        ]
+        if unseen:
+            logger.warning(
+                "%s: class(es) %s appear in the %s split but never in train; the model cannot predict them",
+                split_source(data_args, split),
+                ", ".join(unseen),
+                split,
+            )
 
 
 def carve_validation(train: Dataset, percentage: int, seed: int) -> tuple[Dataset, Dataset]:

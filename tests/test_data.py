@@ -66,6 +66,10 @@ BAD_INPUTS = {
         lambda d: ["--train_file", str(d / "good.csv"), "--validation_file", str(d / "unseen.csv")],
         "unseen.csv row 2: label 'meh' is not among the train labels (neg, pos)",
     ),
+    "duplicate header": (
+        lambda d: ["--train_file", str(d / "twice.csv")],
+        "twice.csv: the header names two columns 'label' (columns 2 and 3); rename one",
+    ),
     "unknown extension": (lambda d: ["--train_file", str(d / "data.xlsx")], "unknown format '.xlsx'"),
     "missing config file": (lambda d: ["--config", str(d / "none.yaml")], "none.yaml: file not found"),
     "unknown config key": (lambda d: ["--config", str(d / "typo.yaml")], "unknown argument(s) num_epochs"),
@@ -105,6 +109,9 @@ def bad_files(tmp_path):
     )
     (tmp_path / "malformed.csv").write_text("text,label\ngood,pos\nbad, really,neg,extra\n")
     write_csv(tmp_path / "unseen.csv", [("a", "pos"), ("b", "meh")])
+    write_csv(
+        tmp_path / "twice.csv", [(t, label, "x") for t, label in GOOD_ROWS], header=("text", "label", "label")
+    )
     (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
     (tmp_path / "ragged.txt").write_text("good 0.1 0.2 0.3\nfilm 0.4 0.5\n")
     (tmp_path / "typo.yaml").write_text(f"train_file: {tmp_path / 'good.csv'}\nnum_epochs: 3\n")
@@ -244,3 +251,55 @@ def test_a_list_text_column_is_one_line_naming_file_column_and_type(tmp_path):
     assert str(error.value) == (
         f"{path}: the text column 'text' holds List(Value('string')) values; expected one string per row"
     )
+
+
+def test_labels_differing_by_surrounding_whitespace_are_one_class_in_every_split(tmp_path, caplog):
+    train = write_csv(
+        tmp_path / "train.csv", [("good fun film", "pos "), ("bad dull film", " neg")] * 5 + GOOD_ROWS
+    )
+    validation = write_csv(tmp_path / "validation.csv", [("fine", "\tpos"), ("dull", "neg")])
+    splits = load_splits(DataArguments(train_file=str(train), validation_file=str(validation)), seed=0)
+    assert splits["train"].features["label"].names == ["neg", "pos"]
+    assert splits["validation"]["label"] == [1, 0]
+    warnings = [record.getMessage() for record in caplog.records if "whitespace" in record.getMessage()]
+    assert warnings == [
+        f"{train}: removed the whitespace around 10 label(s) ('pos ' is the class 'pos')",
+        f"{validation}: removed the whitespace around 1 label(s) ('\\tpos' is the class 'pos')",
+    ]
+
+
+def test_a_blank_label_is_a_missing_label(tmp_path):
+    path = write_csv(tmp_path / "t.csv", GOOD_ROWS[:2] + [("a text", "  ")] + GOOD_ROWS)
+    with pytest.raises(UserInputError, match=r"1 row\(s\) without a label \(row 3\)"):
+        load_splits(DataArguments(train_file=str(path)), seed=0)
+
+
+def test_a_tiny_training_set_trains_with_a_warning_naming_the_counts(tmp_path, caplog):
+    rows = [("good fun film", "pos")] * 12 + [("bad dull film", "neg")] * 3
+    path = write_csv(tmp_path / "t.csv", rows)
+    splits = load_splits(DataArguments(train_file=str(path), validation_split_percentage=20), seed=0)
+    assert len(splits["train"]) == 12
+    assert (
+        f"{path}: the train split has fewer than 10 rows of class(es) neg 2; the model will learn little"
+        in (caplog.text)
+    )
+    caplog.clear()
+    load_splits(DataArguments(train_file=str(write_csv(tmp_path / "ok.csv", GOOD_ROWS * 2))), seed=0)
+    assert "fewer than" not in caplog.text
+
+
+def test_a_class_only_in_validation_is_named_with_its_split(tmp_path, caplog):
+    """A ClassLabel column (Parquet written by datasets, Hub datasets) knows all the names, so nothing fails."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "other", "pos"])})
+    train, validation = tmp_path / "train.parquet", tmp_path / "validation.parquet"
+    Dataset.from_dict(
+        {"text": [t for t, _ in GOOD_ROWS], "label": [2, 0] * 10}, features=features
+    ).to_parquet(train)
+    Dataset.from_dict({"text": ["a", "b", "c"], "label": [0, 1, 1]}, features=features).to_parquet(validation)
+    load_splits(DataArguments(train_file=str(train), validation_file=str(validation)), seed=0)
+    assert (
+        f"{validation}: class(es) other (2 rows) appear in the validation split but never in train; "
+        "the model cannot predict them"
+    ) in caplog.text
