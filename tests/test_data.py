@@ -9,7 +9,7 @@ from conftest import REPO_ROOT, subprocess_env
 
 from modeling_lstm.args import DataArguments
 from modeling_lstm.cli import run_cli
-from modeling_lstm.data import load_splits
+from modeling_lstm.data import load_labelled_file, load_splits
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.training import main as train_main
 
@@ -70,6 +70,19 @@ BAD_INPUTS = {
         lambda d: ["--train_file", str(d / "twice.csv")],
         "twice.csv: the header names two columns 'label' (columns 2 and 3); rename one",
     ),
+    # Validation and test files get the checks train gets, and are named in the error.
+    "empty text in validation": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--validation_file", str(d / "val_empty.csv")],
+        "val_empty.csv: 1 empty or null text(s) in the text column (row 3)",
+    ),
+    "null label in test": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--test_file", str(d / "test_unlabelled.csv")],
+        "test_unlabelled.csv: 1 row(s) without a label (row 2)",
+    ),
+    "no text column in validation": (
+        lambda d: ["--train_file", str(d / "good.csv"), "--validation_file", str(d / "cols.csv")],
+        "cols.csv: no text column found",
+    ),
     "unknown extension": (lambda d: ["--train_file", str(d / "data.xlsx")], "unknown format '.xlsx'"),
     "missing config file": (lambda d: ["--config", str(d / "none.yaml")], "none.yaml: file not found"),
     "unknown config key": (lambda d: ["--config", str(d / "typo.yaml")], "unknown argument(s) num_epochs"),
@@ -112,6 +125,8 @@ def bad_files(tmp_path):
     write_csv(
         tmp_path / "twice.csv", [(t, label, "x") for t, label in GOOD_ROWS], header=("text", "label", "label")
     )
+    write_csv(tmp_path / "val_empty.csv", [("fine", "pos"), ("good", "neg"), ("", "pos"), ("ok", "neg")])
+    write_csv(tmp_path / "test_unlabelled.csv", [("fine", "pos"), ("good", ""), ("ok", "neg")])
     (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
     (tmp_path / "ragged.txt").write_text("good 0.1 0.2 0.3\nfilm 0.4 0.5\n")
     (tmp_path / "typo.yaml").write_text(f"train_file: {tmp_path / 'good.csv'}\nnum_epochs: 3\n")
@@ -303,3 +318,15 @@ def test_a_class_only_in_validation_is_named_with_its_split(tmp_path, caplog):
         f"{validation}: class(es) other (2 rows) appear in the validation split but never in train; "
         "the model cannot predict them"
     ) in caplog.text
+
+
+def test_an_evaluation_file_gets_the_training_checks(tmp_path):
+    path = write_csv(tmp_path / "test.csv", [("fine", "pos"), ("  ", "neg"), ("ok", "meh")])
+    with pytest.raises(
+        UserInputError, match=r"test.csv: 1 empty or null text\(s\) in the text column \(row 2\)"
+    ):
+        load_labelled_file(str(path), ["neg", "pos"], None, None, drop_empty=False)
+    dataset = load_labelled_file(
+        str(write_csv(path, [("fine", "pos "), ("ok", "neg")])), ["neg", "pos"], None, None, False
+    )
+    assert dataset["label"] == [1, 0]
