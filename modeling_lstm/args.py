@@ -7,10 +7,12 @@ command-line flags, so `--config configs/emotion.yaml --num_train_epochs 2` runs
 import dataclasses
 import difflib
 import math
+import os
 import shlex
 import sys
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -317,24 +319,58 @@ def parse_args(argv: list[str] | None = None):
     return data_args, tokenizer_args, model_args, train_args
 
 
+# Local paths among the arguments: training_args.yaml (uploaded with the model, shown in its card) records them
+# without the user's folders.
+PATH_ARGUMENTS = ("config", "data_dir", "train_file", "validation_file", "test_file", "tokenizer_name",
+                  "pretrained_embeddings", "output_dir", "resume_from_checkpoint")  # fmt: skip
+
+
+def rewrite_flag_values(argv: list[str], rewrites: dict[str, Callable[[str], str | None]]) -> list[str]:
+    """argv with the value of each flag named in `rewrites` (`--name value`, `--name=value`, or with dashes, which
+    HfArgumentParser accepts too) passed through its function; None drops the flag and its value."""
+    result, pending = [], None
+    for item in argv:
+        if pending is not None:
+            new = rewrites[pending](item)
+            result += [] if new is None else [f"--{pending}", new]
+            pending = None
+            continue
+        name, equals, value = item.removeprefix("--").partition("=")
+        name = name.replace("-", "_")
+        if not item.startswith("--") or name not in rewrites:
+            result.append(item)
+        elif not equals:
+            pending = name
+        elif (new := rewrites[name](value)) is not None:
+            result.append(f"--{name}={new}")
+    return result
+
+
 def without_secrets(argv: list[str]) -> list[str]:
     """argv minus `--hub_token X` / `--hub_token=X`: HF_TOKEN or the stored login replace it on a rerun."""
-    kept, skip_next = [], False
-    for item in argv:
-        if skip_next:
-            skip_next = False
-        elif item == "--hub_token":
-            skip_next = True
-        elif not item.startswith("--hub_token="):
-            kept.append(item)
-    return kept
+    return rewrite_flag_values(argv, {"hub_token": lambda token: None})
+
+
+def recorded_path(value: str | None) -> str | None:
+    """An absolute path as the record keeps it: relative to the working folder when under it, else the bare name
+    (/home/alice/data/train.csv -> train.csv). Relative paths and Hub ids stay as given."""
+    if value is None or not os.path.isabs(os.path.expanduser(value)):
+        return value
+    path = Path(os.path.abspath(os.path.expanduser(value)))
+    try:
+        return str(path.relative_to(os.path.abspath(os.getcwd())))
+    except ValueError:
+        return path.name
 
 
 def args_to_yaml(arg_objects, argv: list[str]) -> str:
     """The record written as training_args.yaml: the command that reproduces the run, then every value."""
-    record = {"command": "python scripts/train.py " + shlex.join(without_secrets(argv))}
+    command = rewrite_flag_values(without_secrets(argv), dict.fromkeys(PATH_ARGUMENTS, recorded_path))
+    record = {"command": "python scripts/train.py " + shlex.join(command)}
     for section, args in zip(SECTIONS, arg_objects, strict=True):
         values = dataclasses.asdict(args)
         values.pop("hub_token", None)  # a secret never goes into a file
-        record[section] = values
+        record[section] = {
+            name: recorded_path(value) if name in PATH_ARGUMENTS else value for name, value in values.items()
+        }
     return yaml.safe_dump(record, sort_keys=False, allow_unicode=True)

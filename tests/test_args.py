@@ -4,9 +4,10 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from conftest import REPO_ROOT, subprocess_env
 
-from modeling_lstm.args import parse_args
+from modeling_lstm.args import args_to_yaml, parse_args
 from modeling_lstm.cli import run_cli
 from modeling_lstm.training import main as train_main
 
@@ -131,3 +132,53 @@ def test_values_at_the_limits_are_accepted(train_csv, tmp_path):
                  "99", "--learning_rate", "1e-5", "--seed", "0"]  # fmt: skip
     data_args, _, model_args, train_args = parse_args(arguments)
     assert data_args.max_seq_length == 1 and model_args.dropout == 0 and train_args.checkpointing_steps == "5"
+
+
+TOKEN = "hf_tHiSiSaSeCrEtToKeN"
+
+
+@pytest.mark.parametrize(
+    "token_flags",
+    [["--hub_token", TOKEN], [f"--hub_token={TOKEN}"], ["--hub-token", TOKEN], [f"--hub-token={TOKEN}"]],
+)
+def test_the_token_is_nowhere_in_the_record(token_flags, tmp_path):
+    argv = ["--train_file", "train.csv", *token_flags, "--output_dir", "out", "--push_to_hub",
+            "--hub_model_id", "me/model"]  # fmt: skip
+    arg_objects = parse_args(argv)
+    assert arg_objects[3].hub_token == TOKEN
+    record_text = args_to_yaml(arg_objects, argv)
+    assert TOKEN not in record_text
+    record = yaml.safe_load(record_text)
+    # The rest of the command is kept, in order: it reruns the same training (the token comes from HF_TOKEN).
+    assert record["command"] == (
+        "python scripts/train.py --train_file train.csv --output_dir out --push_to_hub --hub_model_id me/model"
+    )
+    assert "hub_token" not in record["training"]
+
+
+def test_the_record_holds_no_absolute_local_path(tmp_path, monkeypatch):
+    project, elsewhere = tmp_path / "project", tmp_path / "home" / "alice"
+    (project / "data").mkdir(parents=True)
+    elsewhere.mkdir(parents=True)
+    config = elsewhere / "emotion.yaml"
+    config.write_text("num_train_epochs: 2\n")
+    monkeypatch.chdir(project)
+    argv = [f"--config={config}", "--train_file", str(project / "data" / "train.csv"), "--validation_file",
+            "data/dev.csv", "--output_dir", str(elsewhere / "models" / "run1"), "--pretrained_embeddings",
+            str(elsewhere / "glove.txt"), "--tokenizer_name", "someone/tokenizer"]  # fmt: skip
+    record_text = args_to_yaml(parse_args(argv), argv)
+    assert str(tmp_path) not in record_text
+    record = yaml.safe_load(record_text)
+    assert record["command"] == (
+        "python scripts/train.py --config=emotion.yaml --train_file data/train.csv --validation_file data/dev.csv "
+        "--output_dir run1 --pretrained_embeddings glove.txt --tokenizer_name someone/tokenizer"
+    )
+    assert (
+        record["data"]["train_file"] == "data/train.csv"
+        and record["data"]["validation_file"] == "data/dev.csv"
+    )
+    assert (
+        record["training"]["output_dir"] == "run1" and record["model"]["pretrained_embeddings"] == "glove.txt"
+    )
+    assert record["tokenizer"]["tokenizer_name"] == "someone/tokenizer"
+    assert record["training"]["num_train_epochs"] == 2
