@@ -32,6 +32,11 @@ def train_exit(tmp_path, capsys, *argv) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+def with_good_train(flag: str, file: str):
+    """The arguments: good.csv to train on, and `flag` naming `file` of the test folder."""
+    return lambda folder: ["--train_file", str(folder / "good.csv"), flag, str(folder / file)]
+
+
 BAD_INPUTS = {
     "missing file": (lambda d: ["--train_file", str(d / "nope.csv")], "nope.csv: file not found"),
     "empty file": (lambda d: ["--train_file", str(d / "empty.csv")], "empty.csv: the file is empty"),
@@ -72,15 +77,15 @@ BAD_INPUTS = {
     ),
     # Validation and test files get the checks train gets, and are named in the error.
     "empty text in validation": (
-        lambda d: ["--train_file", str(d / "good.csv"), "--validation_file", str(d / "val_empty.csv")],
+        with_good_train("--validation_file", "val_empty.csv"),
         "val_empty.csv: 1 empty or null text(s) in the text column (row 3)",
     ),
     "null label in test": (
-        lambda d: ["--train_file", str(d / "good.csv"), "--test_file", str(d / "test_unlabelled.csv")],
+        with_good_train("--test_file", "test_unlabelled.csv"),
         "test_unlabelled.csv: 1 row(s) without a label (row 2)",
     ),
     "no text column in validation": (
-        lambda d: ["--train_file", str(d / "good.csv"), "--validation_file", str(d / "cols.csv")],
+        with_good_train("--validation_file", "cols.csv"),
         "cols.csv: no text column found",
     ),
     "unknown extension": (lambda d: ["--train_file", str(d / "data.xlsx")], "unknown format '.xlsx'"),
