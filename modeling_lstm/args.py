@@ -29,8 +29,9 @@ from .tokenization import TextCleaning
 VALUE_RULES = (
     (lambda value: value >= 1, "at least 1", ("max_seq_length", "num_train_epochs", "per_device_train_batch_size",
      "per_device_eval_batch_size", "gradient_accumulation_steps", "vocab_size", "min_frequency", "max_train_samples",
-     "max_eval_samples", "preprocessing_num_workers", "early_stopping_patience", "save_total_limit")),
-    (lambda value: value >= 0, "at least 0", ("dataloader_num_workers", "weight_decay", "max_grad_norm")),
+     "max_eval_samples", "preprocessing_num_workers", "early_stopping_patience")),
+    (lambda value: value >= 0, "at least 0", ("dataloader_num_workers", "weight_decay", "max_grad_norm",
+     "save_total_limit")),
     (lambda value: value > 0, "positive", ("learning_rate",)),
     (lambda value: 0 <= value <= 1, "in [0, 1]", ("warmup_ratio",)),
     (lambda value: 0 <= value < 1, "in [0, 1)", ("ema_decay",)),

@@ -28,7 +28,7 @@ BAD_VALUES = {
     "min frequency 0": (["--min_frequency", "0"], "--min_frequency must be at least 1"),
     "validation share 0": (["--validation_split_percentage", "0"], "--validation_split_percentage must be between"),
     "validation share 100": (["--validation_split_percentage", "100"], "--validation_split_percentage must be"),
-    "save_total_limit -1": (["--save_total_limit", "-1"], "--save_total_limit must be at least 1"),
+    "save_total_limit -1": (["--save_total_limit", "-1"], "--save_total_limit must be at least 0"),
     "patience 0": (["--early_stopping_patience", "0"], "--early_stopping_patience must be at least 1"),
     "max_train_samples 0": (["--max_train_samples", "0"], "--max_train_samples must be at least 1"),
     "weight decay -1": (["--weight_decay", "-1"], "--weight_decay must be at least 0"),
@@ -97,6 +97,7 @@ def test_bad_value_in_the_config_file(case, train_csv, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # five child Python processes
 def test_hostile_values_through_the_real_script(train_csv, tmp_path):
     """The cases of issue 14 as a user runs them: one line on stderr, exit code 2, no output folder."""
     cases = ["max_seq_length 0", "max_seq_length -1", "num_train_epochs 0", "train batch 0", "mistyped flag"]
@@ -127,7 +128,7 @@ def test_hostile_values_through_the_real_script(train_csv, tmp_path):
 
 def test_values_at_the_limits_are_accepted(train_csv, tmp_path):
     arguments = ["--train_file", str(train_csv), "--output_dir", str(tmp_path / "out"), "--max_seq_length", "1",
-                 "--warmup_ratio", "1", "--weight_decay", "0", "--save_total_limit", "1", "--dropout", "0",
+                 "--warmup_ratio", "1", "--weight_decay", "0", "--save_total_limit", "0", "--dropout", "0",
                  "--checkpointing_steps", "5", "--lr_scheduler_type", "cosine", "--validation_split_percentage",
                  "99", "--learning_rate", "1e-5", "--seed", "0"]  # fmt: skip
     data_args, _, model_args, train_args = parse_args(arguments)
