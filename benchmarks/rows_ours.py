@@ -165,8 +165,8 @@ def benchmark_pipeline(settings: BenchmarkSettings, data: Data, model, tokenizer
 
 
 def benchmark_predict_script(settings: BenchmarkSettings, data: Data, model, tokenizer) -> Row:
-    """The path of scripts/predict.py and evaluate.py: the whole list tokenised in one call, batched by token count
-    (so batches carry almost no padding), the order restored afterwards."""
+    """The path of scripts/predict.py and evaluate_model.py: the whole list tokenised in one call, batched by token
+    count (so batches carry almost no padding), the order restored afterwards."""
     from modeling_lstm.inference import predict_probabilities
 
     id2label = model.config.id2label

@@ -68,7 +68,7 @@ def compute_ratios(rows: dict[str, Row], ours_info: dict, naive_info: dict) -> d
 def target_values(rows: dict[str, Row], ratios: dict) -> dict[str, float | None]:
     """The number of this run that each target reads: which row, which column."""
     ours = rows["ours"]
-    # Users batch a list of texts through predict.py / evaluate.py (one tokenizer call, batches by token count).
+    # Users batch a list of texts through predict.py / evaluate_model.py (one tokenizer call, batches by token count).
     batched = rows.get("predict") or ours
     return {
         "accuracy": ours.accuracy,

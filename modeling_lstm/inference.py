@@ -23,7 +23,7 @@ def resolve_dtype(choice: str) -> torch.dtype:
 
 
 def add_dtype_argument(parser) -> None:
-    """`--dtype` for the scripts that load a classifier (predict.py, evaluate.py)."""
+    """`--dtype` for the scripts that load a classifier (predict.py, evaluate_model.py)."""
     parser.add_argument(
         "--dtype",
         choices=DTYPES,

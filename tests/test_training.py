@@ -100,12 +100,12 @@ print(json.dumps(outputs))
 
 def test_evaluate_and_predict_scripts(trained_dir, emotion_dir, tmp_path):
     metrics_file = tmp_path / "metrics.json"
-    result = run_python(["scripts/evaluate.py", "--model", str(trained_dir), "--test_file",
+    result = run_python(["scripts/evaluate_model.py", "--model", str(trained_dir), "--test_file",
                          str(emotion_dir / "test.csv"), "--output", str(metrics_file)])  # fmt: skip
     scores = json.loads(metrics_file.read_text())
     assert scores["num_samples"] == 2000 and f"accuracy {scores['accuracy']:.4f}" in result.stdout
     # bf16 inference (the fast path on CPUs with native bf16) changes only a few borderline predictions.
-    in_bf16 = run_python(["scripts/evaluate.py", "--model", str(trained_dir), "--test_file",
+    in_bf16 = run_python(["scripts/evaluate_model.py", "--model", str(trained_dir), "--test_file",
                           str(emotion_dir / "test.csv"), "--dtype", "bfloat16"])  # fmt: skip
     bf16_accuracy = float(in_bf16.stdout.split("accuracy ")[1].split()[0])
     assert abs(bf16_accuracy - scores["accuracy"]) <= 0.01

@@ -1,6 +1,6 @@
 """Evaluate a trained model on a labelled file: prints the metrics and saves them as JSON.
 
-python scripts/evaluate.py --model out/emotion --test_file test.csv [--output metrics.json]
+python scripts/evaluate_model.py --model out/emotion --test_file test.csv [--output metrics.json]
 """
 
 import argparse
