@@ -10,8 +10,8 @@ POOLING_MODES = ("last", "mean", "max", "attention")
 
 class LSTMConfig(PreTrainedConfig):
     r"""
-    Configuration of an [`LSTMForSequenceClassification`]: an embedding, a stack of (bi)LSTM layers that ignore
-    padding, a pooling over time and a linear classifier.
+    Configuration of an [`LSTMModel`] (an embedding, a stack of (bi)LSTM layers that ignore padding and a pooling
+    over time) and of an [`LSTMForSequenceClassification`] (that model plus a linear classifier).
 
     Args:
         vocab_size (`int`, *optional*, defaults to 16000):
@@ -25,7 +25,7 @@ class LSTMConfig(PreTrainedConfig):
         bidirectional (`bool`, *optional*, defaults to `True`):
             Whether each layer reads the text in both directions; the pooled size is then `2 * hidden_size`.
         dropout (`float`, *optional*, defaults to 0.3):
-            Dropout between LSTM layers and before the classifier.
+            Dropout between LSTM layers and, in a classifier, before its linear layer.
         embedding_dropout (`float`, *optional*, defaults to 0.1):
             Dropout applied to the token embeddings.
         pooling (`str`, *optional*, defaults to `"max"`):
@@ -37,10 +37,10 @@ class LSTMConfig(PreTrainedConfig):
         initializer_range (`float`, *optional*, defaults to 0.1):
             Standard deviation of the normal initialiser for the embedding and the classifier.
         inference_length_buckets (`int`, *optional*, defaults to 4):
-            At inference on the CPU (no gradient, logits only), a batch whose padding is over a quarter of it is
-            sorted by length and run as up to this many sub-batches, each cut to its own longest text: the LSTM
-            then computes far fewer padding steps (about 1.3x the model's throughput on batches in file order).
-            Results are the same; 1 turns it off.
+            At inference on the CPU (no gradient; logits, or pooled vectors with `pooled_only=True`), a batch
+            whose padding is over a quarter of it is sorted by length and run as up to this many sub-batches, each
+            cut to its own longest text: the LSTM then computes far fewer padding steps (about 1.3x the model's
+            throughput on batches in file order). Results are the same; 1 turns it off.
         text_cleaning (`dict`, *optional*):
             The cleaning applied to texts before tokenisation at training time, kept for the record (the tokenizer's
             normalizer applies it at inference).
@@ -48,10 +48,11 @@ class LSTMConfig(PreTrainedConfig):
     Example:
 
     ```python
-    >>> from modeling_lstm import LSTMConfig, LSTMForSequenceClassification
+    >>> from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, LSTMModel
 
     >>> config = LSTMConfig(vocab_size=16000, id2label={0: "negative", 1: "positive"})
     >>> model = LSTMForSequenceClassification(config)
+    >>> encoder = LSTMModel(config)  # the same layers without the classifier
     ```
     """
 

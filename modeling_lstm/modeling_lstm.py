@@ -1,4 +1,5 @@
-"""LSTM text classifier as a transformers `PreTrainedModel`.
+"""LSTM text classifier as transformers `PreTrainedModel`s: `LSTMModel` (embeddings, the (bi)LSTM encoder and the
+pooling; `AutoModel`) and `LSTMForSequenceClassification` (that model under `lstm`, plus dropout and a linear layer).
 
 Self-contained (imports only torch, transformers and the sibling configuration file): this file ships to the Hub
 as remote code, so users load the model with `trust_remote_code=True` without installing this package.
@@ -12,13 +13,17 @@ exactly where it started, and padding after it is only read after the text. Outp
 what each text gives alone, with padding on either side. Layer outputs are zeroed at padding before the next layer.
 A mask with holes inside a text (a token masked out, as leave-one-out explanations do) is not padding: those rows'
 real tokens are moved together first, and per-token outputs moved back.
+
+Folders saved before `LSTMModel` existed name the weights `embeddings.*`, `encoder.*`, `attention.*`, `classifier.*`.
+They load unchanged: `from_pretrained` adds the base model's prefix (`lstm.`) to a saved name that the model has only
+under that prefix, and strips it when `AutoModel` loads a classifier's folder.
 """
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from transformers import PreTrainedModel
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 
 from .configuration_lstm import LSTMConfig
 
@@ -49,6 +54,17 @@ def gather_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 def scatter_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """The inverse of `gather_time`: puts position t back at `order[b, t]`."""
     return torch.zeros_like(tensor).scatter(1, order.unsqueeze(-1).expand_as(tensor), tensor)
+
+
+def scatter_outputs(outputs: BaseModelOutputWithPooling, order: torch.Tensor) -> BaseModelOutputWithPooling:
+    """Per-token outputs computed on compacted rows (see `compact_order`), moved back to the input positions."""
+    outputs.last_hidden_state = scatter_time(outputs.last_hidden_state, order)
+    if outputs.hidden_states is not None:
+        outputs.hidden_states = tuple(scatter_time(t, order) for t in outputs.hidden_states)
+    if outputs.attentions is not None:
+        weights = outputs.attentions[0]  # (batch, seq)
+        outputs.attentions = (torch.zeros_like(weights).scatter(1, order, weights),)
+    return outputs
 
 
 class LSTMEncoder(nn.Module):
@@ -93,6 +109,15 @@ class LSTMPreTrainedModel(PreTrainedModel):
     base_model_prefix = "lstm"
     main_input_name = "input_ids"
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Also maps `AutoModel` to `LSTMModel` in config.json's auto_map (transformers writes only the saved class's
+        own entry), so `AutoModel.from_pretrained(folder, trust_remote_code=True)` loads a classifier's encoder."""
+        if self._auto_class is not None:
+            module = type(self).__module__.rpartition(".")[2]
+            auto_map = getattr(self.config, "auto_map", None) or {}
+            self.config.auto_map = {**auto_map, "AutoModel": f"{module}.LSTMModel"}
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     @torch.no_grad()
     def _init_weights(self, module):
         std = self.config.initializer_range
@@ -116,26 +141,34 @@ class LSTMPreTrainedModel(PreTrainedModel):
                     param[hidden : 2 * hidden, -1] = 1.0
 
 
-class LSTMForSequenceClassification(LSTMPreTrainedModel):
+class LSTMModel(LSTMPreTrainedModel):
+    """The bare encoder: token embeddings, embedding dropout, the (bi)LSTM stack and the pooling over time.
+
+    Returns the last layer's per-token states and the pooled vector (`BaseModelOutputWithPooling`), for text
+    embeddings (`pipeline("feature-extraction")`) and for any head that shares the encoder.
+    """
+
+    # Loaded from a classifier folder, whose head weights it has no use for.
+    _keys_to_ignore_on_load_unexpected = [r"^classifier\."]
+
     def __init__(self, config: LSTMConfig):
         super().__init__(config)
-        self.num_labels = config.num_labels
         self.embeddings = nn.Embedding(
             config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id
         )
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.encoder = LSTMEncoder(config)
-        pooled_size = config.hidden_size * (2 if config.bidirectional else 1)
+        self.pooled_size = config.hidden_size * (2 if config.bidirectional else 1)
         # Created only when used: DDP rejects parameters that receive no gradient.
         self.attention = (
             nn.Sequential(
-                nn.Linear(pooled_size, pooled_size), nn.Tanh(), nn.Linear(pooled_size, 1, bias=False)
+                nn.Linear(self.pooled_size, self.pooled_size),
+                nn.Tanh(),
+                nn.Linear(self.pooled_size, 1, bias=False),
             )
             if config.pooling == "attention"
             else None
         )
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(pooled_size, config.num_labels)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -178,28 +211,34 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         self,
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        pooled_only: bool = False,
         **kwargs,
-    ) -> SequenceClassifierOutput | tuple:
+    ) -> BaseModelOutputWithPooling | tuple:
         r"""
         Args:
             input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`):
                 Token ids; padding may be on either side.
             attention_mask (`torch.Tensor` of shape `(batch_size, sequence_length)`, *optional*):
-                1 for real tokens, 0 for padding. Defaults to `input_ids != config.pad_token_id`.
-            labels (`torch.Tensor`, *optional*):
-                Class indices of shape `(batch_size,)` for single-label classification, floats of shape
-                `(batch_size, num_labels)` for multi-label classification, or floats for regression
-                (`num_labels == 1`). The loss follows `config.problem_type`, inferred as in transformers when unset.
+                1 for real tokens, 0 for padding. Defaults to `input_ids != config.pad_token_id`. A 0 inside a text
+                means the text without that token.
             output_attentions (`bool`, *optional*):
                 With `pooling="attention"`, return the per-token pooling weights as `attentions[0]`
                 (batch_size, sequence_length), aligned with `input_ids`.
             output_hidden_states (`bool`, *optional*):
                 Return the embeddings and each layer's per-token outputs, aligned with `input_ids`.
+            pooled_only (`bool`, *optional*, defaults to `False`):
+                Only `pooler_output` is needed: at CPU inference a batch with much padding may then run as
+                length-sorted sub-batches (`config.inference_length_buckets`), and `last_hidden_state` is None.
+
+        Returns:
+            `BaseModelOutputWithPooling`: `last_hidden_state` (batch_size, sequence_length, pooled_size), the last
+            layer's per-token states aligned with `input_ids` (zero at masked positions); `pooler_output`
+            (batch_size, pooled_size), the pooled vector (zeros for a text without tokens); `hidden_states` and
+            `attentions` as asked.
         """
         output_attentions = (
             output_attentions if output_attentions is not None else self.config.output_attentions
@@ -208,6 +247,55 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        inputs_embeds, mask = self.embed(input_ids, attention_mask, inputs_embeds)
+        lengths = mask.sum(dim=1)  # (batch,)
+        # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would still step
+        # through them, which moves its state. Such rows get their real tokens moved together first, in order, and
+        # their per-token outputs moved back at the end.
+        embeddings = inputs_embeds
+        order = compact_order(mask) if has_holes(mask) else None
+        if order is not None:
+            embeddings, mask = gather_time(inputs_embeds, order), mask.gather(1, order)
+
+        if self.use_length_buckets(mask, not pooled_only or output_hidden_states or output_attentions):
+            outputs = BaseModelOutputWithPooling(
+                pooler_output=self.bucketed_pooled(embeddings, mask, lengths)
+            )
+        else:
+            outputs = self.encode_and_pool(embeddings, mask, lengths, output_hidden_states, output_attentions)
+            if order is not None:
+                outputs = scatter_outputs(outputs, order)
+            if output_hidden_states:
+                outputs.hidden_states = (inputs_embeds, *outputs.hidden_states)
+        return outputs if return_dict else outputs.to_tuple()
+
+    def encode_and_pool(
+        self,
+        embeddings: torch.Tensor,
+        mask: torch.Tensor,
+        lengths: torch.Tensor,
+        output_hidden_states: bool,
+        output_attentions: bool,
+    ) -> BaseModelOutputWithPooling:
+        """The whole batch through the encoder and the pooling; `hidden_states` holds the layers' outputs only."""
+        last_hidden, layer_outputs = self.encoder(
+            self.embedding_dropout(embeddings), mask, output_hidden_states=output_hidden_states
+        )  # (batch, seq, pooled_size)
+        pooled, weights = self.pool(last_hidden, mask, lengths)
+        return BaseModelOutputWithPooling(
+            last_hidden_state=last_hidden,
+            pooler_output=pooled,
+            hidden_states=layer_outputs if output_hidden_states else None,
+            attentions=(weights,) if output_attentions and weights is not None else None,
+        )
+
+    def embed(
+        self,
+        input_ids: torch.LongTensor | None,
+        attention_mask: torch.Tensor | None,
+        inputs_embeds: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, seq, embedding_dim) inputs and their (batch, seq) boolean mask, with the defaults filled in."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
@@ -223,48 +311,15 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             # and such rows pool to zeros like any all-padding row.
             inputs_embeds = inputs_embeds.new_zeros(inputs_embeds.size(0), 1, inputs_embeds.size(2))
             attention_mask = attention_mask.new_zeros(attention_mask.size(0), 1)
-        mask = attention_mask.bool()  # (batch, seq)
-        lengths = mask.sum(dim=1)  # (batch,)
-        # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would still step
-        # through them, which moves its state. Such rows get their real tokens moved together first, in order, and
-        # their per-token outputs moved back at the end.
-        embeddings = inputs_embeds
-        order = compact_order(mask) if has_holes(mask) else None
-        if order is not None:
-            embeddings, mask = gather_time(inputs_embeds, order), mask.gather(1, order)
-
-        if self.use_length_buckets(mask, output_hidden_states or output_attentions):
-            logits, hidden_states, attentions = self.bucketed_logits(embeddings, mask, lengths), None, None
-        else:
-            hidden, layer_outputs = self.encoder(
-                self.embedding_dropout(embeddings), mask, output_hidden_states=output_hidden_states
-            )  # (batch, seq, pooled_size)
-            pooled, weights = self.pool(hidden, mask, lengths)
-            logits = self.classifier(self.dropout(pooled))  # (batch, num_labels)
-            if order is not None:
-                layer_outputs = tuple(scatter_time(t, order) for t in layer_outputs)
-                weights = None if weights is None else torch.zeros_like(weights).scatter(1, order, weights)
-            hidden_states = (inputs_embeds, *layer_outputs) if output_hidden_states else None
-            attentions = (weights,) if output_attentions and weights is not None else None
-
-        loss = None
-        if labels is not None:
-            loss = self.compute_loss(logits, labels)
-
-        if not return_dict:
-            output = tuple(t for t in (logits, hidden_states, attentions) if t is not None)
-            return ((loss,) + output) if loss is not None else output
-        return SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions
-        )
+        return inputs_embeds, attention_mask.bool()
 
     def length_buckets(self, mask: torch.Tensor) -> int:
         """How many sub-batches a batch may be split into: the configured number, of 8 rows or more each."""
         return min(self.config.inference_length_buckets, mask.size(0) // 8)
 
     def use_length_buckets(self, mask: torch.Tensor, per_token_outputs: bool) -> bool:
-        """Bucket by length only at CPU inference, for logits alone, when a quarter or more of the batch is padding.
-        (On a GPU the host syncs would cost more than the padding steps.)"""
+        """Bucket by length only at CPU inference, for pooled vectors alone, when a quarter or more of the batch is
+        padding. (On a GPU the host syncs would cost more than the padding steps.)"""
         return (
             self.length_buckets(mask) > 1
             and not self.training
@@ -274,10 +329,10 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             and mask.sum().item() <= 0.75 * mask.numel()
         )
 
-    def bucketed_logits(
+    def bucketed_pooled(
         self, inputs_embeds: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor
     ) -> torch.Tensor:
-        """Logits of length-sorted sub-batches, each cut to the columns its texts use (either padding side)."""
+        """Pooled vectors of length-sorted sub-batches, each cut to the columns its texts use (either padding side)."""
         order = lengths.argsort()  # (batch,): shortest first
         parts = []
         for rows in order.chunk(self.length_buckets(mask)):
@@ -288,8 +343,63 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             # (bucket, width, pooled_size)
             hidden, _ = self.encoder(inputs_embeds[rows, columns], bucket_mask)
             pooled, _ = self.pool(hidden, bucket_mask, lengths[rows])
-            parts.append(self.classifier(pooled))  # (bucket, num_labels)
+            parts.append(pooled)  # (bucket, pooled_size)
         return torch.cat(parts)[order.argsort()]  # back to the batch's row order
+
+
+class LSTMForSequenceClassification(LSTMPreTrainedModel):
+    """`LSTMModel` with dropout and a linear layer on the pooled vector."""
+
+    def __init__(self, config: LSTMConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.lstm = LSTMModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(self.lstm.pooled_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.lstm.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.lstm.set_input_embeddings(value)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        r"""
+        Args:
+            input_ids, attention_mask, inputs_embeds, output_attentions, output_hidden_states:
+                As in [`LSTMModel.forward`].
+            labels (`torch.Tensor`, *optional*):
+                Class indices of shape `(batch_size,)` for single-label classification, floats of shape
+                `(batch_size, num_labels)` for multi-label classification, or floats for regression
+                (`num_labels == 1`). The loss follows `config.problem_type`, inferred as in transformers when unset.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.lstm(
+            input_ids,
+            attention_mask,
+            inputs_embeds,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+            pooled_only=True,  # logits alone may take the length-bucketed path
+        )
+        logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
+        loss = None if labels is None else self.compute_loss(logits, labels)
+        output = SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+        return output if return_dict else output.to_tuple()
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.config.problem_type is None:
@@ -306,4 +416,4 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
         return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
-__all__ = ["LSTMPreTrainedModel", "LSTMForSequenceClassification"]
+__all__ = ["LSTMPreTrainedModel", "LSTMModel", "LSTMForSequenceClassification"]

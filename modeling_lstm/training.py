@@ -251,13 +251,13 @@ def build_model(model_args, data_args, tokenizer, label_names, trained_tokenizer
         config.embedding_dim = dimension  # the file decides the width
     model = LSTMForSequenceClassification(config)
     if vectors is not None:
-        coverage = initialise_embeddings(model.embeddings, vectors, config.pad_token_id)
+        coverage = initialise_embeddings(model.get_input_embeddings(), vectors, config.pad_token_id)
         logger.info(
             f"Pretrained embeddings cover {coverage:.1%} of the {config.vocab_size} tokens",
             main_process_only=True,
         )
     if model_args.freeze_embeddings:
-        model.embeddings.weight.requires_grad_(False)
+        model.get_input_embeddings().weight.requires_grad_(False)
     return model
 
 

@@ -76,9 +76,9 @@ def step(model, batch, train: bool) -> None:
 def copy_weights(masked: LSTMForSequenceClassification, reference: BiLSTM) -> None:
     """Give the reference the masked model's weights: the last input column of our bias-free LSTM is its bias."""
     with torch.no_grad():
-        reference.embeddings.weight.copy_(masked.embeddings.weight)
+        reference.embeddings.weight.copy_(masked.get_input_embeddings().weight)
         reference.classifier.load_state_dict(masked.classifier.state_dict())
-        ours = masked.encoder.layers[0]
+        ours = masked.lstm.encoder.layers[0]
         for suffix in ("_l0", "_l0_reverse"):
             weight_ih = getattr(ours, "weight_ih" + suffix)
             getattr(reference.lstm, "weight_ih" + suffix).copy_(weight_ih[:, :-1])

@@ -89,6 +89,7 @@ def test_folder_contents(tiny_model_dir):
     assert config["model_type"] == "lstm_classifier"
     assert config["auto_map"] == {
         "AutoConfig": "configuration_lstm.LSTMConfig",
+        "AutoModel": "modeling_lstm.LSTMModel",
         "AutoModelForSequenceClassification": "modeling_lstm.LSTMForSequenceClassification",
     }
     assert config["id2label"] == {"0": "negative", "1": "positive"}

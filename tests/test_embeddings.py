@@ -95,6 +95,6 @@ def test_training_with_frozen_vectors_keeps_them_and_takes_their_width(tmp_path)
     model = LSTMForSequenceClassification.from_pretrained(output_dir)
     assert model.config.embedding_dim == 4
     vocabulary = AutoTokenizer.from_pretrained(output_dir).get_vocab()
-    weights = model.embeddings.weight
+    weights = model.get_input_embeddings().weight
     assert weights[vocabulary["good"]].tolist() == [0.5, -1.0, 2.0, 0.0]
     assert weights[vocabulary["film"]].tolist() == [1.0, 1.0, 1.0, 1.0]

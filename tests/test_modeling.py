@@ -140,9 +140,9 @@ def parameter_count_from_sizes(config) -> int:
 
 
 def test_attention_head_exists_only_for_attention_pooling():
-    assert tiny_model("attention").attention is not None
+    assert tiny_model("attention").lstm.attention is not None
     for pooling in ("last", "mean", "max"):
-        assert tiny_model(pooling).attention is None
+        assert tiny_model(pooling).lstm.attention is None
 
 
 def test_outputs_off_by_default():
@@ -220,7 +220,7 @@ def test_backward_reaches_every_parameter(pooling):
         assert torch.isfinite(param.grad).all(), name
         assert param.grad.abs().sum() > 0, name
     # nn.Embedding(padding_idx=...) never updates the padding row.
-    assert model.embeddings.weight.grad[model.config.pad_token_id].abs().sum() == 0
+    assert model.lstm.embeddings.weight.grad[model.config.pad_token_id].abs().sum() == 0
 
 
 def test_a_few_steps_reduce_the_loss():
@@ -372,7 +372,7 @@ def test_hidden_states_are_aligned_with_input_positions(bidirectional, side):
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
         # Layer 0 is the embedding of each input position, padding included.
-        torch.testing.assert_close(out.hidden_states[0], model.embeddings(ids), rtol=0, atol=0)
+        torch.testing.assert_close(out.hidden_states[0], model.lstm.embeddings(ids), rtol=0, atol=0)
     for row, sentence in enumerate(SENTENCES):
         single = alone(model, sentence, output_hidden_states=True).hidden_states
         positions = real_positions(mask[row])
@@ -408,7 +408,7 @@ def test_inputs_embeds_match_input_ids():
     ids, mask = pad_batch(SENTENCES, side="left")
     with torch.no_grad():
         from_ids = model(input_ids=ids, attention_mask=mask).logits
-        from_embeds = model(inputs_embeds=model.embeddings(ids), attention_mask=mask).logits
+        from_embeds = model(inputs_embeds=model.lstm.embeddings(ids), attention_mask=mask).logits
     torch.testing.assert_close(from_ids, from_embeds, rtol=0, atol=0)
 
 
@@ -418,7 +418,7 @@ def test_exactly_one_of_input_ids_and_inputs_embeds():
     with pytest.raises(ValueError, match="exactly one"):
         model()
     with pytest.raises(ValueError, match="exactly one"):
-        model(input_ids=ids, inputs_embeds=model.embeddings(ids))
+        model(input_ids=ids, inputs_embeds=model.lstm.embeddings(ids))
 
 
 def test_return_dict_false_returns_a_tuple():
@@ -462,8 +462,8 @@ def test_return_dict_false_in_config():
 def test_fresh_model_keeps_pad_row_zero_and_save_load_round_trip(tmp_path):
     torch.manual_seed(0)
     model = LSTMForSequenceClassification(tiny_config("attention", pad_token_id=5)).eval()
-    assert model.embeddings.padding_idx == 5
-    assert (model.embeddings.weight[5] == 0).all()
+    assert model.lstm.embeddings.padding_idx == 5
+    assert (model.lstm.embeddings.weight[5] == 0).all()
     randomize_(model)
     model.save_pretrained(tmp_path)
     loaded = LSTMForSequenceClassification.from_pretrained(tmp_path).eval()
@@ -489,12 +489,12 @@ def test_length_buckets_at_inference_give_the_same_logits(pooling, side):
     model = tiny_model(pooling, bidirectional=True, num_layers=2)
     ids, mask = pad_batch(sentences, side=side, extra=2)
     with torch.no_grad():
-        assert model.use_length_buckets(
+        assert model.lstm.use_length_buckets(
             mask, per_token_outputs=False
         )  # this batch does take the bucketed path
         bucketed = model(input_ids=ids, attention_mask=mask).logits
         model.config.inference_length_buckets = 1
-        assert not model.use_length_buckets(mask, per_token_outputs=False)
+        assert not model.lstm.use_length_buckets(mask, per_token_outputs=False)
         plain = model(input_ids=ids, attention_mask=mask).logits
     torch.testing.assert_close(bucketed, plain, rtol=0, atol=1e-5)
 
@@ -503,16 +503,20 @@ def test_length_buckets_only_for_logits_at_inference():
     model = tiny_model("attention")
     ids, mask = pad_batch([[5]] * 15 + [list(range(2, 40))], side="right")
     with torch.no_grad():
-        assert model.use_length_buckets(mask, per_token_outputs=False)
-        assert not model.use_length_buckets(mask, per_token_outputs=True)  # hidden states / attentions asked
+        assert model.lstm.use_length_buckets(mask, per_token_outputs=False)
+        assert not model.lstm.use_length_buckets(
+            mask, per_token_outputs=True
+        )  # hidden states / attentions asked
         # No padding: nothing to gain.
-        assert not model.use_length_buckets(mask[:, :1], per_token_outputs=False)
-        assert not model.use_length_buckets(mask[:7], per_token_outputs=False)  # too few rows to split
+        assert not model.lstm.use_length_buckets(mask[:, :1], per_token_outputs=False)
+        assert not model.lstm.use_length_buckets(mask[:7], per_token_outputs=False)  # too few rows to split
         out = model(input_ids=ids, attention_mask=mask, output_attentions=True)
     assert out.attentions[0].shape == ids.shape
-    assert not model.train().use_length_buckets(mask, per_token_outputs=False)
+    assert not model.train().lstm.use_length_buckets(mask, per_token_outputs=False)
     model.eval()
-    assert not model.use_length_buckets(mask, per_token_outputs=False)  # gradients enabled: training-like use
+    assert not model.lstm.use_length_buckets(
+        mask, per_token_outputs=False
+    )  # gradients enabled: training-like use
 
 
 def test_length_buckets_under_bf16_autocast():
@@ -521,7 +525,7 @@ def test_length_buckets_under_bf16_autocast():
     model = tiny_model("max")
     ids, mask = pad_batch([[5, 6]] * 15 + [list(range(2, 40))], side="right")
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        assert model.use_length_buckets(mask, per_token_outputs=False)
+        assert model.lstm.use_length_buckets(mask, per_token_outputs=False)
         logits = model(input_ids=ids, attention_mask=mask).logits
     with torch.no_grad():
         reference = model(input_ids=ids, attention_mask=mask).logits
