@@ -6,6 +6,7 @@ command-line flags, so `--config configs/emotion.yaml --num_train_epochs 2` runs
 
 import dataclasses
 import difflib
+import inspect
 import math
 import os
 import shlex
@@ -20,9 +21,16 @@ from typing import Literal
 import yaml
 from transformers import HfArgumentParser, SchedulerType
 
-from .configuration_lstm import LSTMConfig
+from .configuration_lstm import POOLING_MODES, LSTMConfig
 from .errors import UserInputError
-from .tokenization import TextCleaning
+from .tokenization import TOKENIZER_KINDS, TextCleaning, train_tokenizer
+
+
+def default_of(function, parameter: str):
+    """The library's default for `parameter` of `function` (or class): each default lives in one place, the CLI
+    reads it."""
+    return inspect.signature(function).parameters[parameter].default
+
 
 # Checked when an arguments object is made (after the command line and the YAML file are parsed), so a bad value is
 # one line before anything is read or written. (test, what the value must be, the arguments it applies to)
@@ -105,7 +113,10 @@ class DataArguments:
         default=10,
         metadata={"help": "Share of train held out (stratified) when there is no validation split."},
     )
-    max_seq_length: int = field(default=128, metadata={"help": "Texts are truncated to this many tokens."})
+    max_seq_length: int = field(
+        default=default_of(train_tokenizer, "model_max_length"),
+        metadata={"help": "Texts are truncated to this many tokens."},
+    )
     preprocessing_num_workers: int | None = field(
         default=None, metadata={"help": "Processes for tokenisation."}
     )
@@ -142,37 +153,34 @@ class TokenizerArguments:
         default=None,
         metadata={"help": "Reuse a saved tokenizer (folder or repo id) instead of training one."},
     )
-    tokenizer_type: Literal["wordpiece", "bpe", "unigram", "wordlevel"] = field(
-        default="wordpiece", metadata={"help": "wordlevel pairs best with --pretrained_embeddings."}
+    tokenizer_type: Literal[TOKENIZER_KINDS] = field(
+        default=default_of(train_tokenizer, "kind"),
+        metadata={"help": "wordlevel pairs best with --pretrained_embeddings."},
     )
-    vocab_size: int = field(default=16000, metadata={"help": "Upper bound on the trained vocabulary."})
+    vocab_size: int = field(
+        default=default_of(train_tokenizer, "vocab_size"),
+        metadata={"help": "Upper bound on the trained vocabulary."},
+    )
     min_frequency: int = field(
-        default=2, metadata={"help": "Minimum count for a token to enter the vocabulary."}
+        default=default_of(train_tokenizer, "min_frequency"),
+        metadata={"help": "Minimum count for a token to enter the vocabulary."},
     )
 
     def __post_init__(self):
         check_arguments(self)
 
 
-ARCHITECTURE_FIELDS = (
-    "embedding_dim",
-    "hidden_size",
-    "num_layers",
-    "dropout",
-    "embedding_dropout",
-    "pooling",
-)
-
-
 @dataclass
 class ModelArguments:
-    embedding_dim: int = 128
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.3
-    embedding_dropout: float = 0.1
-    pooling: Literal["last", "mean", "max", "attention"] = "max"
+    """LSTMConfig's architecture parameters with its defaults, and how to initialise the embeddings."""
+
+    embedding_dim: int = default_of(LSTMConfig, "embedding_dim")
+    hidden_size: int = default_of(LSTMConfig, "hidden_size")
+    num_layers: int = default_of(LSTMConfig, "num_layers")
+    bidirectional: bool = default_of(LSTMConfig, "bidirectional")
+    dropout: float = default_of(LSTMConfig, "dropout")
+    embedding_dropout: float = default_of(LSTMConfig, "embedding_dropout")
+    pooling: Literal[POOLING_MODES] = default_of(LSTMConfig, "pooling")
     pretrained_embeddings: str | None = field(
         default=None,
         metadata={
@@ -185,9 +193,14 @@ class ModelArguments:
     def __post_init__(self):
         check_arguments(self)
         try:  # the model's own limits (sizes, dropout ranges, pooling), from LSTMConfig
-            LSTMConfig(**{name: getattr(self, name) for name in ARCHITECTURE_FIELDS})
+            LSTMConfig(**self.config_kwargs())
         except ValueError as error:
             raise UserInputError(str(error).replace("LSTMConfig.", "--")) from None
+
+    def config_kwargs(self) -> dict:
+        """The fields that are LSTMConfig parameters, by name."""
+        parameters = inspect.signature(LSTMConfig).parameters
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name in parameters}
 
 
 @dataclass
@@ -213,7 +226,8 @@ class TrainArguments:
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = field(
         default="auto",
         metadata={
-            "help": "auto: bf16 where the GPU or CPU computes bf16 natively (AVX512-BF16, AMX), else no."
+            "help": "auto: what `accelerate launch` passes (its config file or --mixed_precision), else bf16 "
+            "where the GPU or CPU computes bf16 natively (AVX512-BF16, AMX), else no. A value here wins over both."
         },
     )
     seed: int = 42

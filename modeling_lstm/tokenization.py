@@ -178,14 +178,16 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
 
 def train_tokenizer(
     texts: Iterable[str],
-    vocab_size: int = 8000,
+    vocab_size: int = 16000,
     kind: str = "wordpiece",
     min_frequency: int = 2,
     lowercase: bool | None = None,
-    model_max_length: int = 256,
+    model_max_length: int = 128,
     cleaning: TextCleaning | None = None,
 ) -> PreTrainedTokenizerFast:
     """Train a tokenizer of the given kind on `texts` and wrap it for transformers.
+
+    These defaults are also scripts/train.py's (modeling_lstm/args.py reads them from this signature).
 
     Args:
         texts: any iterable of strings (a list, a generator, a `datasets` column); `None` entries are skipped.

@@ -233,14 +233,8 @@ def load_or_train_tokenizer(accelerator, tokenizer_args, data_args, train_texts,
 
 def build_model(model_args, data_args, tokenizer, label_names, trained_tokenizer: bool):
     config = LSTMConfig(
+        **model_args.config_kwargs(),
         vocab_size=len(tokenizer),
-        embedding_dim=model_args.embedding_dim,
-        hidden_size=model_args.hidden_size,
-        num_layers=model_args.num_layers,
-        bidirectional=model_args.bidirectional,
-        dropout=model_args.dropout,
-        embedding_dropout=model_args.embedding_dropout,
-        pooling=model_args.pooling,
         pad_token_id=tokenizer.pad_token_id,
         id2label=dict(enumerate(label_names)),
         text_cleaning=data_args.cleaning().to_dict() if trained_tokenizer else {},

@@ -1,14 +1,21 @@
-"""Arguments: every bad value or flag is one line naming it, exit code 2, before anything is read or written."""
+"""Arguments: every bad value or flag is one line naming it, exit code 2, before anything is read or written; each
+default lives in one place (the CLI reads the library's defaults and choices)."""
 
+import inspect
 import subprocess
 import sys
 
 import pytest
 import yaml
 from conftest import REPO_ROOT, subprocess_env
+from transformers import HfArgumentParser
 
-from modeling_lstm.args import args_to_yaml, parse_args
+from modeling_lstm import LSTMConfig, train_tokenizer
+from modeling_lstm.args import DataArguments, ModelArguments, TokenizerArguments, args_to_yaml, parse_args
 from modeling_lstm.cli import run_cli
+from modeling_lstm.configuration_lstm import POOLING_MODES
+from modeling_lstm.tokenization import TOKENIZER_KINDS
+from modeling_lstm.training import build_model
 from modeling_lstm.training import main as train_main
 
 # (arguments, the start of the one error line)
@@ -183,3 +190,53 @@ def test_the_record_holds_no_absolute_local_path(tmp_path, monkeypatch):
     )
     assert record["tokenizer"]["tokenizer_name"] == "someone/tokenizer"
     assert record["training"]["num_train_epochs"] == 2
+
+
+TEXTS = ["a good film", "a bad film", "good acting", "bad acting"]
+
+
+def test_model_arguments_default_to_the_configs_defaults():
+    arguments = ModelArguments().config_kwargs()
+    assert set(arguments) == {"embedding_dim", "hidden_size", "num_layers", "bidirectional", "dropout",
+                              "embedding_dropout", "pooling"}  # fmt: skip
+    config = LSTMConfig()
+    assert arguments == {name: getattr(config, name) for name in arguments}
+
+
+def test_build_model_passes_every_architecture_argument():
+    tokenizer = train_tokenizer(TEXTS, vocab_size=30, kind="wordlevel", min_frequency=1)
+    chosen = dict(embedding_dim=6, hidden_size=5, num_layers=2, bidirectional=False, dropout=0.2,
+                  embedding_dropout=0.05, pooling="mean")  # fmt: skip
+    assert all(value != getattr(LSTMConfig(), name) for name, value in chosen.items())
+    model = build_model(ModelArguments(**chosen), DataArguments(), tokenizer, ["bad", "good"], True)
+    assert {name: getattr(model.config, name) for name in chosen} == chosen
+    assert model.config.vocab_size == len(tokenizer) and model.config.pad_token_id == tokenizer.pad_token_id
+
+
+def choices_of(arguments_class, name: str) -> list:
+    parser = HfArgumentParser(arguments_class)
+    return next(action.choices for action in parser._actions if action.dest == name)
+
+
+def test_choices_are_the_librarys():
+    assert list(choices_of(ModelArguments, "pooling")) == list(POOLING_MODES)
+    assert list(choices_of(TokenizerArguments, "tokenizer_type")) == list(TOKENIZER_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("arguments_class", "name", "parameter"),
+    [
+        (TokenizerArguments, "vocab_size", "vocab_size"),
+        (TokenizerArguments, "tokenizer_type", "kind"),
+        (TokenizerArguments, "min_frequency", "min_frequency"),
+        (DataArguments, "max_seq_length", "model_max_length"),
+    ],
+)
+def test_tokenizer_arguments_agree_with_train_tokenizer(arguments_class, name, parameter):
+    """scripts/train.py and `train_tokenizer(texts)` train the same tokenizer."""
+    library_default = inspect.signature(train_tokenizer).parameters[parameter].default
+    assert getattr(arguments_class(), name) == library_default
+
+
+def test_a_tokenizer_trained_with_the_defaults_reads_max_seq_length_tokens():
+    assert train_tokenizer(TEXTS).model_max_length == DataArguments().max_seq_length

@@ -1,8 +1,10 @@
 import os
+import socket
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO_ROOT
 
 from modeling_lstm import hardware
 
@@ -57,8 +59,55 @@ def test_native_bf16_comes_from_the_cpu_flags(cpuinfo, native):
 
 @pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "no")])
 def test_auto_mixed_precision_on_cpu_is_bf16_only_where_native(monkeypatch, native, expected):
+    monkeypatch.delenv("ACCELERATE_MIXED_PRECISION", raising=False)  # not launched by `accelerate launch`
     monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: native)
     assert hardware.resolve_mixed_precision("auto", on_cpu=True) == expected
     # An explicit choice is kept, whatever the hardware.
     assert hardware.resolve_mixed_precision("no", on_cpu=True) == "no"
     assert hardware.resolve_mixed_precision("bf16", on_cpu=True) == "bf16"
+
+
+def test_auto_follows_the_precision_accelerate_launch_passes(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")  # the launcher's config file or flag said "no"
+    assert hardware.resolve_mixed_precision("auto", on_cpu=True) == "no"
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    assert hardware.resolve_mixed_precision("auto", on_cpu=True) == "bf16"
+    # A precision given to our script wins over the launcher's.
+    assert hardware.resolve_mixed_precision("fp16", on_cpu=True) == "fp16"
+    assert hardware.resolve_mixed_precision("no", on_cpu=True) == "no"
+
+
+LAUNCHED_PROBE = """
+from modeling_lstm import hardware
+
+hardware.cpu_has_native_bf16 = lambda: True  # without the launcher's word, auto would pick bf16
+print("precision", hardware.resolve_mixed_precision("auto", on_cpu=True))
+"""
+
+
+def test_accelerate_launch_config_wins_over_auto(tmp_path):
+    """configs/accelerate/cpu_2proc.yaml says mixed_precision "no": both launched processes keep full precision."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(LAUNCHED_PROBE, encoding="utf-8")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    config = REPO_ROOT / "configs" / "accelerate" / "cpu_2proc.yaml"
+    launch = [
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(config),
+        "--main_process_port",
+        str(port),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "ACCELERATE_MIXED_PRECISION"}
+    result = subprocess.run(
+        [sys.executable, *launch, str(probe)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [line for line in result.stdout.splitlines() if line.startswith("precision")] == [
+        "precision no"
+    ] * 2

@@ -194,12 +194,15 @@ def test_two_cpu_processes_train_together(emotion_dir, shared_tokenizer, tmp_pat
     # Rounding differences grow over training into diverging runs, which is not what this test is about. So: fp32
     # (bf16, which --mixed_precision auto picks on CPUs with native bf16, amplifies them), one thread in every
     # process (the same kernels and summation order per operation), and accuracy over all 2,000 test texts.
+    # The launched run gets fp32 from cpu_2proc.yaml's mixed_precision "no", which wins over auto.
     same_run = ["--per_device_train_batch_size", "16", "--max_train_samples", "1984", "--dropout", "0",
                 "--embedding_dropout", "0", "--tokenizer_name", shared_tokenizer,
-                "--mixed_precision", "no", "--max_eval_samples", "2000"]  # fmt: skip
+                "--max_eval_samples", "2000"]  # fmt: skip
     single = tmp_path / "single"
     run_python(
-        train_command(emotion_dir, single, *same_run, "--gradient_accumulation_steps", "2"),
+        train_command(
+            emotion_dir, single, *same_run, "--gradient_accumulation_steps", "2", "--mixed_precision", "no"
+        ),
         OMP_NUM_THREADS="1",
     )
     double = tmp_path / "double"
@@ -209,6 +212,7 @@ def test_two_cpu_processes_train_together(emotion_dir, shared_tokenizer, tmp_pat
     assert "Training with 2 process(es)" in result.stderr
     results, reference = results_of(double), results_of(single)
     assert results["num_processes"] == 2 and reference["num_processes"] == 1
+    assert results["mixed_precision"] == reference["mixed_precision"] == "no"
     assert results["num_test_samples"] == reference["num_test_samples"] == 2000
     assert len(results["epoch_log"]) == 3
     assert abs(results["test_accuracy"] - reference["test_accuracy"]) <= 0.01
