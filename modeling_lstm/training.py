@@ -258,10 +258,11 @@ def build_model(model_args, data_args, tokenizer, label_names, trained_tokenizer
 def make_optimizer(model, train_args):
     # No weight decay on biases and embeddings: decaying rare tokens' rows towards zero only hurts them.
     decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
+    embeddings = model.get_input_embeddings().weight
+    for parameter in model.parameters():
         if not parameter.requires_grad:
             continue
-        (no_decay if parameter.dim() < 2 or name.startswith("embeddings") else decay).append(parameter)
+        (no_decay if parameter.dim() < 2 or parameter is embeddings else decay).append(parameter)
     groups = [
         {"params": decay, "weight_decay": train_args.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},

@@ -14,6 +14,8 @@ from hub_fixtures import run_python
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
 from modeling_lstm import LSTMForSequenceClassification, LSTMModel
+from modeling_lstm.args import TrainArguments
+from modeling_lstm.training import make_optimizer
 
 # Saved by the code before LSTMModel (see its expected_logits.json), with those texts' logits.
 LEGACY_DIR = Path(__file__).parent / "fixtures" / "legacy_classifier"
@@ -174,3 +176,16 @@ def test_fresh_process_without_the_package(tmp_path, tiny_model_dir, classifier_
             inside.last_hidden_state[row, :length] if length else torch.zeros(1, classifier.lstm.pooled_size)
         )
         torch.testing.assert_close(torch.tensor(features[0]), expected, rtol=0, atol=1e-6)
+
+
+def test_the_embedding_table_under_the_base_model_gets_no_weight_decay(classifier_and_batch):
+    classifier, _ = classifier_and_batch
+    optimizer = make_optimizer(classifier, TrainArguments(weight_decay=0.01))
+    decayed = {
+        id(p) for group in optimizer.param_groups if group["weight_decay"] > 0 for p in group["params"]
+    }
+    assert id(classifier.get_input_embeddings().weight) not in decayed
+    assert (
+        id(classifier.classifier.weight) in decayed
+        and id(classifier.lstm.encoder.layers[0].weight_hh_l0) in decayed
+    )

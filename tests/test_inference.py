@@ -32,10 +32,10 @@ def test_load_classifier_casts_to_the_asked_dtype(saved_folder):
 
 def test_weights_missing_from_the_folder_are_a_clear_error(saved_folder):
     weights = load_file(saved_folder / "model.safetensors")
-    del weights["encoder.layers.0.weight_hh_l0"]  # as in a folder saved by another version of the model
+    del weights["lstm.encoder.layers.0.weight_hh_l0"]  # as in a folder saved by another version of the model
     save_file(weights, saved_folder / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(
-        UserInputError, match=r"lack 1 of the model's tensors \(encoder.layers.0.weight_hh_l0\)"
+        UserInputError, match=r"lack 1 of the model's tensors \(lstm.encoder.layers.0.weight_hh_l0\)"
     ):
         load_classifier(str(saved_folder))
 

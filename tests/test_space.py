@@ -476,7 +476,7 @@ def test_app_refuses_a_model_whose_weights_lack_tensors(space_model, tmp_path):
     folder = tmp_path / "old-model"
     shutil.copytree(space_model, folder)
     weights = load_file(folder / "model.safetensors")
-    del weights["encoder.layers.0.weight_hh_l0"]
+    del weights["lstm.encoder.layers.0.weight_hh_l0"]
     save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
 
     app = subprocess.run(
@@ -489,7 +489,7 @@ def test_app_refuses_a_model_whose_weights_lack_tensors(space_model, tmp_path):
     )
     assert app.returncode == 1
     assert app.stderr.strip().splitlines()[-1] == (
-        f"error: {folder}: the saved weights lack 1 of the model's tensors (encoder.layers.0.weight_hh_l0); "
+        f"error: {folder}: the saved weights lack 1 of the model's tensors (lstm.encoder.layers.0.weight_hh_l0); "
         "it was saved by another version of the model: retrain it"
     )
     assert "Traceback" not in app.stderr
