@@ -143,6 +143,7 @@ def test_pooled_only_takes_the_length_buckets_at_inference(classifier_and_batch,
     torch.testing.assert_close(logits, classifier.classifier(whole.pooler_output), rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow  # a child interpreter loads remote code
 def test_fresh_process_without_the_package(tmp_path, tiny_model_dir, classifier_and_batch):
     """Remote code only: a legacy folder gives its logits, and a classifier folder gives text embeddings
     through AutoModel and pipeline("feature-extraction")."""

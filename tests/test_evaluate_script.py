@@ -5,7 +5,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO_ROOT, subprocess_env
+
+pytestmark = pytest.mark.slow  # runs the script in a child interpreter
 
 
 def test_evaluate_model_script_scores_a_labelled_file(tiny_model_dir, tiny_texts_and_labels, tmp_path):

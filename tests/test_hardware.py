@@ -87,6 +87,7 @@ print("precision", hardware.resolve_mixed_precision("auto", on_cpu=True))
 """
 
 
+@pytest.mark.slow  # accelerate launch starts two processes
 def test_accelerate_launch_config_wins_over_auto(tmp_path):
     """configs/accelerate/cpu_2proc.yaml says mixed_precision "no": both launched processes keep full precision."""
     probe = tmp_path / "probe.py"
