@@ -112,7 +112,7 @@ def test_predict_keeps_line_n_for_input_line_n(tiny_model_dir, tmp_path, capsys)
 def test_evaluate_checks_the_output_folder_before_any_work(tiny_model_dir, tmp_path, capsys):
     test_file = tmp_path / "test.csv"
     test_file.write_text("text,label\ni loved it,positive\nawful film,negative\n", encoding="utf-8")
-    evaluate_main = script_main("evaluate.py")
+    evaluate_main = script_main("evaluate_model.py")
     missing = tmp_path / "missing" / "metrics.json"
     # A model that does not exist: the --output error comes first, so nothing was loaded or computed.
     code = run_cli(evaluate_main, ["--model", str(tmp_path / "no-model"), "--test_file", str(test_file),
