@@ -1,6 +1,7 @@
 """Shared fixtures. Tests never reach the network: HF_HOME is a temp dir and the Hub is offline."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -124,3 +125,14 @@ def tiny_model_dir(tmp_path_factory, tiny_texts_and_labels) -> Path:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerator_state():
+    """Accelerate keeps one process-wide state: a test's Accelerator(cpu=True) would clash with the next in-process
+    training run's precision ("AcceleratorState has already been initialized")."""
+    yield
+    if "accelerate.state" in sys.modules:
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
