@@ -206,7 +206,10 @@ class ModelArguments:
 @dataclass
 class TrainArguments:
     output_dir: str | None = field(default=None, metadata={"help": "Where the model folder is written."})
-    overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing model folder."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Replace this project's files there (a model, training state); others are kept."},
+    )
     num_train_epochs: int = 3
     per_device_train_batch_size: int = 64
     per_device_eval_batch_size: int = 256

@@ -22,6 +22,7 @@ from huggingface_hub.utils._http import default_client_factory
 
 from .errors import UserInputError
 from .model_card import build_model_card, load_run, redact_secrets
+from .output_dir import read_manifest
 
 try:  # huggingface_hub >= 2 talks through httpx2, 1.x through httpx
     import httpx2 as _http
@@ -192,8 +193,13 @@ def _matches(path: str, patterns: tuple[str, ...]) -> bool:
 def files_to_upload(model_dir: Path, include_checkpoints: bool = False) -> dict[str, Path]:
     """path in repo -> local file, for everything in the folder except training state (unless asked) and noise."""
     selected = {}
+    written = read_manifest(
+        model_dir
+    )  # a folder train.py wrote: only its files, never the user's own beside them
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(model_dir).as_posix()
+        if written is not None and relative.split("/")[0] not in written:
+            continue
         if _matches(relative, NEVER_UPLOADED) or (
             not include_checkpoints and _matches(relative, TRAINING_STATE)
         ):
