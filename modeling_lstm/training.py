@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -23,7 +24,7 @@ from accelerate import Accelerator
 from accelerate.logging import get_logger
 from accelerate.scheduler import AcceleratedScheduler
 from accelerate.utils import set_seed
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Sampler
@@ -38,14 +39,16 @@ from .errors import UserInputError
 from .hardware import resolve_mixed_precision
 from .metrics import load_classification_metric
 from .modeling_lstm import LSTMForSequenceClassification
+from .output_dir import CHECKPOINTS, folder_written_aside, prepare_output_dir, publish, write_text_atomic
 from .plots import plot_confusion_matrix, plot_training_curves
+from .run_identity import check_same_run, run_identity
 from .tokenization import train_tokenizer
 
 logger = get_logger(__name__)
 
-CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
-MODEL_FILES = ("config.json", "model.safetensors")
+RUN_RECORD = "run.json"  # checkpoints/run.json: the identity of the run whose tokenizer is saved there
+AVERAGE_STATE = "weight_average.safetensors"
 
 
 class LengthGroupedBatchSampler(Sampler[list[int]]):
@@ -124,6 +127,10 @@ class TrainerState:
     evaluations_without_improvement: int = 0
     train_seconds: float = 0.0
     tokens_seen: int = 0
+    epoch_loss_sum: float = (
+        0.0  # the training loss summed over this epoch's batches up to the last checkpoint
+    )
+    run: dict | None = None  # the run's identity (run_identity.py): only the same run resumes from this state
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -159,18 +166,6 @@ def hash_seed(*parts: int) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
-def prepare_output_dir(output_dir: Path, overwrite: bool, resume: str | None) -> None:
-    has_model = any((output_dir / name).exists() for name in MODEL_FILES)
-    if has_model and not (overwrite or resume):
-        raise UserInputError(
-            f"--output_dir {output_dir} already holds a model; pass --overwrite_output_dir to replace it "
-            f"or --resume_from_checkpoint latest to continue its run"
-        )
-    if overwrite and not resume:
-        shutil.rmtree(output_dir / CHECKPOINTS, ignore_errors=True)  # old training state; the old model stays
-    (output_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
-
-
 @contextmanager
 def removed_on_user_error(output_dir: Path, remove: bool):
     """Bad input found once the folder exists (a tokenizer or word vectors file) still leaves no folder behind."""
@@ -190,6 +185,16 @@ def step_checkpoints(output_dir: Path) -> list[Path]:
     return sorted(found, key=lambda path: int(path.name.split("_")[1]))
 
 
+def read_json_record(path: Path, what: str):
+    """A JSON file this project wrote; a damaged one is a one-line error, not a traceback."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserInputError(
+            f"{what} {path} cannot be read ({type(error).__name__}); start afresh with --overwrite_output_dir"
+        ) from None
+
+
 def find_checkpoint(output_dir: Path, resume: str) -> Path:
     if resume != "latest":
         path = Path(resume)
@@ -204,9 +209,18 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path:
     return candidates[-1]
 
 
-def load_or_train_tokenizer(accelerator, tokenizer_args, data_args, train_texts, tokenizer_dir: Path):
-    """The main process trains (or loads) the tokenizer and saves it; the others load that copy."""
-    if accelerator.is_main_process and not (tokenizer_dir / "tokenizer.json").is_file():
+def load_or_train_tokenizer(
+    accelerator, tokenizer_args, data_args, train_texts, tokenizer_dir: Path, identity
+):
+    """The main process trains (or loads) the tokenizer and saves it; the others load that copy.
+
+    A tokenizer already saved in checkpoints/ (a resumed run's) is taken only if the same run saved it."""
+    record = tokenizer_dir.with_name(RUN_RECORD)
+    if tokenizer_dir.is_dir():
+        check_same_run(
+            read_json_record(record, "the run record"), identity, f"the saved tokenizer {tokenizer_dir}"
+        )
+    elif accelerator.is_main_process:
         if tokenizer_args.tokenizer_name:
             try:
                 tokenizer = AutoTokenizer.from_pretrained(
@@ -226,9 +240,17 @@ def load_or_train_tokenizer(accelerator, tokenizer_args, data_args, train_texts,
                 model_max_length=data_args.max_seq_length,
                 cleaning=data_args.cleaning(),
             )
-        tokenizer.save_pretrained(tokenizer_dir)
+        write_text_atomic(record, json.dumps(identity, indent=2))
+        with folder_written_aside(tokenizer_dir) as aside:  # a kill mid-save leaves no half-written tokenizer
+            tokenizer.save_pretrained(aside)
     accelerator.wait_for_everyone()
-    return AutoTokenizer.from_pretrained(tokenizer_dir)
+    try:
+        return AutoTokenizer.from_pretrained(tokenizer_dir)
+    except (OSError, ValueError) as error:  # damaged outside this project (a JSONDecodeError is a ValueError)
+        raise UserInputError(
+            f"the saved tokenizer {tokenizer_dir} cannot be read ({type(error).__name__}); start afresh with "
+            "--overwrite_output_dir"
+        ) from None
 
 
 def build_model(model_args, data_args, tokenizer, label_names, trained_tokenizer: bool):
@@ -297,8 +319,12 @@ def is_better(score: float, best: float | None, metric_name: str) -> bool:
     return score < best if metric_name == "loss" else score > best
 
 
-def save_checkpoint(accelerator, output_dir: Path, state: TrainerState, save_total_limit: int) -> None:
-    """Accelerate state (model, optimizer, scheduler, RNG) plus our loop state, written aside then renamed.
+def save_checkpoint(
+    accelerator, output_dir: Path, state: TrainerState, save_total_limit: int, averaged=None
+) -> None:
+    """Accelerate state (model, optimizer, scheduler, RNG), the weight average and our loop state, written aside
+    then renamed. The average is saved as plain tensors (safetensors): Accelerate would pickle it, and unpickling
+    a checkpoint runs whatever code was planted in it.
 
     Of the older step checkpoints, the newest `save_total_limit - 1` stay: the one just written always does (even
     with a limit of 0), as resuming needs it.
@@ -310,6 +336,11 @@ def save_checkpoint(accelerator, output_dir: Path, state: TrainerState, save_tot
     # rank 1 was still writing when rank 0 renamed the folder, and crashed).
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if averaged is not None:
+            average = {
+                name: tensor.detach().cpu().contiguous() for name, tensor in averaged.state_dict().items()
+            }
+            save_file(average, partial / AVERAGE_STATE)
         (partial / TRAINER_STATE).write_text(json.dumps(state.to_dict(), indent=2))
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
@@ -319,30 +350,31 @@ def save_checkpoint(accelerator, output_dir: Path, state: TrainerState, save_tot
     accelerator.wait_for_everyone()
 
 
+def load_checkpoint(accelerator, checkpoint: Path, averaged) -> None:
+    """Accelerate's states and the weight average from `checkpoint`, as tensors only: a pickle (which runs code
+    when loaded) is refused."""
+    pickled = sorted(path.name for path in checkpoint.glob("custom_checkpoint_*.pkl"))
+    if pickled:  # Accelerate unpickles these without restriction; this project no longer writes them
+        raise UserInputError(
+            f"the checkpoint {checkpoint} holds {', '.join(pickled)}, a pickle this version will not load "
+            "(unpickling runs code); resume from a checkpoint written by this version"
+        )
+    try:
+        accelerator.load_state(str(checkpoint))  # torch.load(weights_only=True) for every other file
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise UserInputError(
+            f"the checkpoint {checkpoint} holds more than tensors ({reason}); not loaded"
+        ) from None
+    if averaged is not None:
+        averaged.load_state_dict(load_file(str(checkpoint / AVERAGE_STATE), device=str(accelerator.device)))
+
+
 def save_best(accelerator, model, output_dir: Path) -> None:
     if accelerator.is_main_process:
-        best = output_dir / CHECKPOINTS / "best"
-        partial = best.with_name("best.partial")
-        accelerator.unwrap_model(model).save_pretrained(partial)
-        shutil.rmtree(best, ignore_errors=True)
-        partial.rename(best)
+        with folder_written_aside(output_dir / CHECKPOINTS / "best") as aside:
+            accelerator.unwrap_model(model).save_pretrained(aside)
     accelerator.wait_for_everyone()
-
-
-def publish(output_dir: Path, write_files) -> None:
-    """Write the final folder aside, carry the training state over, then swap it in with two renames."""
-    staging = output_dir.with_name(f".{output_dir.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    write_files(staging)
-    for kept in (CHECKPOINTS, "runs"):
-        if (output_dir / kept).exists():
-            (output_dir / kept).rename(staging / kept)
-    previous = output_dir.with_name(f".{output_dir.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    output_dir.rename(previous)
-    staging.rename(output_dir)
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def prefixed(split: str, scores: dict) -> dict:
@@ -391,7 +423,12 @@ def load_data_and_prepare_output_dir(accelerator, data_args, train_args, output_
     splits = load_splits(data_args, train_args.seed)
     fresh_output_dir = not output_dir.exists()
     if accelerator.is_main_process:
-        prepare_output_dir(output_dir, train_args.overwrite_output_dir, train_args.resume_from_checkpoint)
+        prepare_output_dir(
+            output_dir,
+            train_args.overwrite_output_dir,
+            train_args.resume_from_checkpoint,
+            tracking=train_args.report_to != "none",
+        )
     accelerator.wait_for_everyone()
     checkpoint = None
     if train_args.resume_from_checkpoint:
@@ -400,7 +437,14 @@ def load_data_and_prepare_output_dir(accelerator, data_args, train_args, output_
 
 
 def build_tokenizer_model_and_data(
-    accelerator, data_args, tokenizer_args, model_args, splits, output_dir: Path, fresh_output_dir: bool
+    accelerator,
+    data_args,
+    tokenizer_args,
+    model_args,
+    splits,
+    output_dir: Path,
+    fresh_output_dir: bool,
+    identity,
 ):
     """The tokenizer (trained, or --tokenizer_name), the model, the tokenized splits, and the tokenizer's seconds."""
     label_names = splits["train"].features["label"].names
@@ -412,6 +456,7 @@ def build_tokenizer_model_and_data(
             data_args,
             splits["train"]["text"],
             output_dir / CHECKPOINTS / "tokenizer",
+            identity,
         )
         tokenizer_runtime = time.perf_counter() - tokenizer_start
         model = build_model(model_args, data_args, tokenizer, label_names, not tokenizer_args.tokenizer_name)
@@ -448,8 +493,8 @@ def prepare_run(accelerator, model, train_loader, train_sampler, eval_loaders, t
     """The weight average, optimizer and scheduler, then everything through accelerator.prepare."""
     # With --ema_decay, an exponential moving average of the weights is evaluated and saved instead of the raw
     # weights (a smoother model: +0.2-0.3 accuracy points on emotion over 5 seeds, docs/tuning.md). It is copied
-    # from the bare model, before Accelerate wraps it, and is part of each checkpoint, so a resumed run goes on
-    # averaging.
+    # from the bare model, before Accelerate wraps it, and is saved in each checkpoint (save_checkpoint), so a
+    # resumed run goes on averaging.
     averaged = None
     if train_args.ema_decay:
         averaged = AveragedModel(
@@ -472,7 +517,6 @@ def prepare_run(accelerator, model, train_loader, train_sampler, eval_loaders, t
     )
     if averaged is not None:
         averaged.to(accelerator.device)
-        accelerator.register_for_checkpointing(averaged)
     eval_loaders = dict(zip(eval_loaders, prepared_eval, strict=True))
     return PreparedRun(
         accelerator=accelerator,
@@ -495,12 +539,14 @@ def init_trackers(accelerator, model_args, train_args) -> None:
     )
 
 
-def restore_state(accelerator, checkpoint: Path | None) -> TrainerState:
-    """A fresh state, or the checkpoint's (with the model, optimizer, scheduler and RNG states it holds)."""
+def restore_state(run: PreparedRun, checkpoint: Path | None, identity: dict) -> TrainerState:
+    """A fresh state, or the checkpoint's (with the model, optimizer, scheduler, RNG and weight-average states it
+    holds) if the same run wrote it."""
     if checkpoint is None:
-        return TrainerState()
-    accelerator.load_state(str(checkpoint))
-    state = TrainerState.from_dict(json.loads((checkpoint / TRAINER_STATE).read_text()))
+        return TrainerState(run=identity)
+    state = TrainerState.from_dict(read_json_record(checkpoint / TRAINER_STATE, "the checkpoint state"))
+    check_same_run(state.run, identity, f"the checkpoint {checkpoint}")
+    load_checkpoint(run.accelerator, checkpoint, run.averaged)
     logger.info(
         f"Resumed from {checkpoint} (epoch {state.epoch + 1}, step {state.global_step})",
         main_process_only=True,
@@ -527,12 +573,14 @@ def train_one_epoch(
     """The epoch's batches (the rest of them, on resume), with step checkpoints; returns the mean training loss."""
     accelerator = run.accelerator
     run.model.train()
+    # Accelerate's loader sets its own count of the epochs it has iterated as the sampler's epoch: a resumed run
+    # (or an epoch whose batches were all trained before the checkpoint) must tell it, or it shuffles as another.
+    run.train_loader.set_epoch(epoch)
     run.train_sampler.set_epoch(epoch)
     epoch_start = time.perf_counter()
-    skip = state.batches_in_epoch
     # Skip in our sampler rather than with accelerator.skip_first_batches: the resumed run then iterates the very
     # DataLoader the uninterrupted run does (with the other, it diverged from the next epoch on).
-    run.train_sampler.set_skip(skip * accelerator.num_processes)
+    run.train_sampler.set_skip(state.batches_in_epoch * accelerator.num_processes)
     checkpoint_every = (
         int(train_args.checkpointing_steps) if train_args.checkpointing_steps.isdigit() else None
     )
@@ -555,9 +603,12 @@ def train_one_epoch(
             if checkpoint_every and state.global_step % checkpoint_every == 0:
                 state.train_seconds += time.perf_counter() - epoch_start
                 epoch_start = time.perf_counter()
-                save_checkpoint(accelerator, output_dir, state, train_args.save_total_limit)
-    epoch_batches = max(state.batches_in_epoch - skip, 1)
-    train_loss = accelerator.reduce(loss_sum, "mean").item() / epoch_batches
+                # The loss so far goes into the checkpoint: a resumed run's epoch loss covers the whole epoch.
+                state.epoch_loss_sum += accelerator.reduce(loss_sum, "mean").item()
+                loss_sum.zero_()
+                save_checkpoint(accelerator, output_dir, state, train_args.save_total_limit, run.averaged)
+    epoch_loss_sum = state.epoch_loss_sum + accelerator.reduce(loss_sum, "mean").item()
+    train_loss = epoch_loss_sum / max(state.batches_in_epoch, 1)
     state.tokens_seen += int(accelerator.reduce(tokens, "sum").item())
     state.train_seconds += time.perf_counter() - epoch_start
     return train_loss
@@ -602,9 +653,9 @@ def end_epoch(
         state.evaluations_without_improvement += 1
     patience = train_args.early_stopping_patience
     stop = patience is not None and state.evaluations_without_improvement >= patience
-    state.epoch, state.batches_in_epoch = epoch + 1, 0
+    state.epoch, state.batches_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
     if train_args.checkpointing_steps == "epoch" or stop:
-        save_checkpoint(run.accelerator, output_dir, state, train_args.save_total_limit)
+        save_checkpoint(run.accelerator, output_dir, state, train_args.save_total_limit, run.averaged)
     if stop:
         logger.info(
             f"Early stopping: no {metric_name} improvement for {patience} evaluation(s)",
@@ -720,14 +771,15 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
     splits, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
         accelerator, data_args, train_args, output_dir
     )
+    identity = run_identity((data_args, tokenizer_args, model_args, train_args), splits)
     tokenizer, model, encoded, tokenizer_runtime = build_tokenizer_model_and_data(
-        accelerator, data_args, tokenizer_args, model_args, splits, output_dir, fresh_output_dir
+        accelerator, data_args, tokenizer_args, model_args, splits, output_dir, fresh_output_dir, identity
     )
     run = prepare_run(accelerator, model, *build_loaders(encoded, tokenizer, train_args), train_args)
     metric = load_classification_metric()
     if report_to:
         init_trackers(accelerator, model_args, train_args)
-    state = restore_state(accelerator, checkpoint)
+    state = restore_state(run, checkpoint, identity)
     label_names = splits["train"].features["label"].names
     stopped_early = train_epochs(run, state, metric, label_names, train_args, output_dir)
 
