@@ -220,3 +220,25 @@ def test_the_best_epochs_weights_are_saved(emotion_dir, tmp_path):
     reloaded_loss = torch.nn.functional.nll_loss(torch.as_tensor(probabilities).log(), labels).item()
     assert reloaded_loss == pytest.approx(log[best - 1]["validation_loss"], rel=1e-4)
     assert reloaded_loss != pytest.approx(log[-1]["validation_loss"], rel=1e-3)
+
+
+def test_a_kill_during_the_tokenizer_save_leaves_no_tokenizer(tmp_path, monkeypatch):
+    from accelerate import Accelerator
+    from conftest import TINY_TEXTS
+    from transformers import PreTrainedTokenizerFast
+
+    from modeling_lstm.args import DataArguments, TokenizerArguments
+    from modeling_lstm.training import load_or_train_tokenizer
+
+    def killed_while_saving(self, folder, **kwargs):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "tokenizer.json").write_text('{"model": {"vocab": {"[PA')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PreTrainedTokenizerFast, "save_pretrained", killed_while_saving)
+    tokenizer_dir = tmp_path / "checkpoints" / "tokenizer"
+    tokenizer_dir.parent.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        load_or_train_tokenizer(Accelerator(cpu=True), TokenizerArguments(vocab_size=100, min_frequency=1),
+                                DataArguments(), TINY_TEXTS["positive"], tokenizer_dir, {"seed": 1})  # fmt: skip
+    assert not tokenizer_dir.exists()  # the next run trains a tokenizer instead of reading half of one
