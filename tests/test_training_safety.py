@@ -83,12 +83,15 @@ def test_a_users_folder_is_refused_and_with_overwrite_kept_beside_the_model(emot
 def test_overwrite_keeps_the_old_model_until_the_new_one_is_ready(emotion_dir, tmp_path):
     """A crash during training with --overwrite_output_dir leaves the old model whole."""
     output_dir = tmp_path / "model"
-    run_python(train_command(emotion_dir, output_dir, "--num_train_epochs", "1"))
-    old_model = {name: data for name, data in snapshot(output_dir).items() if "/" not in name}
-    kill_when(
-        train_command(emotion_dir, output_dir, "--overwrite_output_dir", "--seed", "7"),
-        output_dir / "checkpoints" / "step_63",  # the end of the first of three epochs
+    run_python(
+        train_command(emotion_dir, output_dir, "--num_train_epochs", "1", "--checkpointing_steps", "no")
     )
+    old_model = {name: data for name, data in snapshot(output_dir).items() if "/" not in name}
+    new_checkpoint = output_dir / "checkpoints" / "step_63"  # the end of the first of three epochs
+    kill_when(train_command(emotion_dir, output_dir, "--overwrite_output_dir", "--seed", "7"), new_checkpoint)
+    assert (
+        json.loads((new_checkpoint / "trainer_state.json").read_text())["run"]["seed"] == 7
+    )  # killed mid-run
     assert {name: data for name, data in snapshot(output_dir).items() if "/" not in name} == old_model
 
 
