@@ -127,9 +127,8 @@ class TrainerState:
     evaluations_without_improvement: int = 0
     train_seconds: float = 0.0
     tokens_seen: int = 0
-    epoch_loss_sum: float = (
-        0.0  # the training loss summed over this epoch's batches up to the last checkpoint
-    )
+    # The training loss summed over this epoch's batches up to the last checkpoint (a resumed run adds to it).
+    epoch_loss_sum: float = 0.0
     run: dict | None = None  # the run's identity (run_identity.py): only the same run resumes from this state
 
     def to_dict(self) -> dict:
