@@ -414,12 +414,24 @@ def make_accelerator(train_args, output_dir: Path, report_to: str | None) -> Acc
     return accelerator
 
 
-def load_data_and_prepare_output_dir(accelerator, data_args, train_args, output_dir: Path):
-    """The splits, the checkpoint to resume from (or None) and whether this run created the output folder.
+def load_data_and_prepare_output_dir(accelerator, arguments: tuple, output_dir: Path):
+    """The splits, the run's identity, the checkpoint to resume from (or None) and whether this run created the
+    output folder.
 
-    Everything the user gave is validated before anything is written.
+    Everything the user gave is validated before anything is written, down to whether the checkpoint to resume
+    belongs to this run (same arguments, same data).
     """
+    data_args, train_args = (
+        arguments[0],
+        arguments[-1],
+    )  # (data, tokenizer, model, training) as parse_args gives
     splits = load_splits(data_args, train_args.seed)
+    identity = run_identity(arguments, splits)
+    checkpoint = None
+    if train_args.resume_from_checkpoint:
+        checkpoint = find_checkpoint(output_dir, train_args.resume_from_checkpoint)
+        recorded = read_json_record(checkpoint / TRAINER_STATE, "the checkpoint state")
+        check_same_run(recorded.get("run"), identity, f"the checkpoint {checkpoint}")
     fresh_output_dir = not output_dir.exists()
     if accelerator.is_main_process:
         prepare_output_dir(
@@ -429,10 +441,7 @@ def load_data_and_prepare_output_dir(accelerator, data_args, train_args, output_
             tracking=train_args.report_to != "none",
         )
     accelerator.wait_for_everyone()
-    checkpoint = None
-    if train_args.resume_from_checkpoint:
-        checkpoint = find_checkpoint(output_dir, train_args.resume_from_checkpoint)
-    return splits, checkpoint, fresh_output_dir
+    return splits, identity, checkpoint, fresh_output_dir
 
 
 def build_tokenizer_model_and_data(
@@ -540,11 +549,10 @@ def init_trackers(accelerator, model_args, train_args) -> None:
 
 def restore_state(run: PreparedRun, checkpoint: Path | None, identity: dict) -> TrainerState:
     """A fresh state, or the checkpoint's (with the model, optimizer, scheduler, RNG and weight-average states it
-    holds) if the same run wrote it."""
+    holds; load_data_and_prepare_output_dir checked that this run wrote it)."""
     if checkpoint is None:
         return TrainerState(run=identity)
     state = TrainerState.from_dict(read_json_record(checkpoint / TRAINER_STATE, "the checkpoint state"))
-    check_same_run(state.run, identity, f"the checkpoint {checkpoint}")
     load_checkpoint(run.accelerator, checkpoint, run.averaged)
     logger.info(
         f"Resumed from {checkpoint} (epoch {state.epoch + 1}, step {state.global_step})",
@@ -767,10 +775,10 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
     report_to = None if train_args.report_to == "none" else train_args.report_to
     accelerator = make_accelerator(train_args, output_dir, report_to)
     set_seed(train_args.seed)
-    splits, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
-        accelerator, data_args, train_args, output_dir
+    arguments = (data_args, tokenizer_args, model_args, train_args)
+    splits, identity, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
+        accelerator, arguments, output_dir
     )
-    identity = run_identity((data_args, tokenizer_args, model_args, train_args), splits)
     tokenizer, model, encoded, tokenizer_runtime = build_tokenizer_model_and_data(
         accelerator, data_args, tokenizer_args, model_args, splits, output_dir, fresh_output_dir, identity
     )
@@ -786,7 +794,6 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
     model = best_model(accelerator, run.model, output_dir)
     results = final_results(run, model, state, stopped_early, metric, splits, encoded, tokenizer_runtime)
     if accelerator.is_main_process:
-        arguments = (data_args, tokenizer_args, model_args, train_args)
         write_model_folder(accelerator, model, tokenizer, results, arguments, argv)
     accelerator.wait_for_everyone()
     if report_to:

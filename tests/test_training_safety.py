@@ -136,6 +136,15 @@ def test_resume_takes_only_the_same_runs_checkpoint(emotion_dir, tmp_path):
     assert "belongs to a run with other arguments" in line
     assert "--seed 1 (now 2)" in line and "--learning_rate 0.01 (now 0.02)" in line
     assert "num_train_epochs" not in line
+    # Named by its path from another folder, the checkpoint is refused before that folder is even created.
+    elsewhere = tmp_path / "elsewhere"
+    step_20 = str(output_dir / "checkpoints" / "step_20")
+    line = run_refused(
+        [*train_command(emotion_dir, elsewhere, "--seed", "2"), "--resume_from_checkpoint", step_20]
+    )
+    assert (
+        "step_20 belongs to a run with other arguments: --seed 1 (now 2)" in line and not elsewhere.exists()
+    )
 
     # Run B, started afresh, rotates only its own checkpoints; run A cannot resume B's step either.
     run_python([*run_b, "--overwrite_output_dir", "--num_train_epochs", "1"])
@@ -151,6 +160,14 @@ class Payload:
 
     def __reduce__(self):
         return exec, (f"open({self.marker!r}, 'w').write('ran')",)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(emotion_dir, tmp_path_factory) -> Path:
+    """The same run with no step checkpoint: its epoch losses are summed in one go, the reference."""
+    output_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
+    run_python(train_command(emotion_dir, output_dir, *RESUMABLE, "--checkpointing_steps", "no"))
+    return output_dir
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +187,9 @@ RESUMABLE = ["--num_train_epochs", "2", "--checkpointing_steps", "21", "--save_t
     [(42, "custom_checkpoint_0.pkl"), (63, "optimizer.bin")],
     ids=["mid-epoch", "last-batch-of-epoch"],
 )
-def test_resume_is_exact_and_never_unpickles(checkpointed_run, emotion_dir, tmp_path, step, planted):
+def test_resume_is_exact_and_never_unpickles(
+    checkpointed_run, uninterrupted_run, emotion_dir, tmp_path, step, planted
+):
     resumed = tmp_path / "resumed"
     shutil.copytree(checkpointed_run, resumed)
     for later in (resumed / "checkpoints").glob("step_*"):
@@ -192,9 +211,12 @@ def test_resume_is_exact_and_never_unpickles(checkpointed_run, emotion_dir, tmp_
         planted_path.unlink()
 
     run_python(command)
-    logs = results_of(resumed)["epoch_log"], results_of(checkpointed_run)["epoch_log"]
-    for key in ("train_loss", "validation_loss"):  # the train loss too: over the whole interrupted epoch
-        assert [entry[key] for entry in logs[0]] == pytest.approx([entry[key] for entry in logs[1]], rel=1e-6)
+    resumed_log, reference_log = results_of(resumed)["epoch_log"], results_of(uninterrupted_run)["epoch_log"]
+    # The same weights after every epoch (the weight average included), and the train loss of the interrupted
+    # epoch over all its batches (equal up to the order of summation).
+    for key, tolerance in (("validation_loss", 1e-6), ("train_loss", 1e-5)):
+        resumed_values = [entry[key] for entry in resumed_log]
+        assert resumed_values == pytest.approx([entry[key] for entry in reference_log], rel=tolerance), key
 
 
 def test_the_best_epochs_weights_are_saved(emotion_dir, tmp_path):
