@@ -6,7 +6,6 @@ user can cause is a `UserInputError` that names the file, column, row or value.
 """
 
 import csv
-import io
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -31,18 +30,22 @@ CSV_FIELD_SIZE_LIMIT = 2**31 - 1
 
 
 def check_delimited_file(path: Path, delimiter: str) -> None:
-    """Strict UTF-8 and a constant field count, so errors name the line instead of a pandas traceback."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise UserInputError(
-            f"{path} line {line}: not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
-        ) from None
+    """Strict UTF-8 and a constant field count, so errors name the line instead of a pandas traceback.
+
+    Streams: a text wrapper decodes a few kilobytes at a time and the reader holds one record, so memory stays
+    constant whatever the file's size.
+    """
+    # newline="": the csv module splits records itself (str.splitlines would also break on U+0085 and U+2028,
+    # which are text inside a field).
     csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
-    # StringIO, not str.splitlines: splitlines also breaks on U+0085 and U+2028, which are text inside a field.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    with path.open(encoding="utf-8-sig", errors="strict", newline="") as handle:
+        try:
+            check_delimited_rows(path, csv.reader(handle, delimiter=delimiter))
+        except UnicodeDecodeError:
+            raise UserInputError(f"{path} {first_undecodable_line(path)}; save the file as UTF-8") from None
+
+
+def check_delimited_rows(path: Path, reader) -> None:
     header = next(reader, None)
     if not header:
         raise UserInputError(f"{path}: no header row")
@@ -64,6 +67,20 @@ def check_delimited_file(path: Path, delimiter: str) -> None:
             )
     if data_rows == 0:
         raise UserInputError(f"{path}: header only, no data rows")
+
+
+def first_undecodable_line(path: Path) -> str:
+    """'line N: not valid UTF-8 (byte 0xNN)' for the first bad byte, read one line at a time.
+
+    A UTF-8 sequence never contains the byte of a line feed, so decoding each line alone finds the same byte.
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return f"line {number}: not valid UTF-8 (byte 0x{raw[error.start]:02x})"
+    return "not valid UTF-8"
 
 
 def check_data_file(option: str, file: str) -> str:

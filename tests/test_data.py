@@ -335,3 +335,32 @@ def test_an_evaluation_file_gets_the_training_checks(tmp_path):
         str(write_csv(path, [("fine", "pos "), ("ok", "neg")])), ["neg", "pos"], None, None, False
     )
     assert dataset["label"] == [1, 0]
+
+
+def test_csv_check_streams_in_constant_memory(tmp_path):
+    """A 20 MB CSV is checked with a peak of Python allocations under 2 MB: the file is never read whole."""
+    import tracemalloc
+
+    from modeling_lstm.data import check_delimited_file
+
+    path = tmp_path / "big.csv"
+    block = '"a review long enough, with a comma and words to fill the line",pos\n' * 10_000
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("text,label\n")
+        while handle.tell() < 20_000_000:
+            handle.write(block)
+    tracemalloc.start()
+    try:
+        check_delimited_file(path, ",")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000, f"peak {peak:,} bytes for a {path.stat().st_size:,}-byte file"
+
+
+def test_bad_byte_far_into_a_large_csv_names_its_line(tmp_path):
+    path = tmp_path / "late.csv"
+    rows = "".join(f"review number {index},pos\n" for index in range(200_000))
+    path.write_bytes(b"text,label\n" + rows.encode() + "caf\u00e9,neg\n".encode("latin-1"))
+    with pytest.raises(UserInputError, match=r"late.csv line 200002: not valid UTF-8 \(byte 0xe9\)"):
+        load_splits(DataArguments(train_file=str(path)), seed=0)
