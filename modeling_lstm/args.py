@@ -49,6 +49,8 @@ VALUE_RULES = (
 
 
 def type_matches(value, types_allowed: tuple) -> bool:
+    if isinstance(value, list):  # --train_file a.csv b.csv: list[str]
+        return list[str] in types_allowed and all(isinstance(item, str) for item in value)
     if isinstance(value, bool):
         return bool in types_allowed
     if isinstance(value, int):
@@ -100,9 +102,14 @@ class DataArguments:
             "help": "A folder with train.* / validation.* / test.* files; used instead of dataset_name."
         },
     )
-    train_file: str | None = field(default=None, metadata={"help": "CSV, TSV, JSON/JSONL or Parquet."})
-    validation_file: str | None = field(default=None, metadata={"help": "Same formats as train_file."})
-    test_file: str | None = field(default=None, metadata={"help": "Same formats as train_file."})
+    train_file: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "CSV, TSV, JSON/JSONL or Parquet: one file, several, or a quoted glob ('data/train-*.parquet')."
+        },
+    )
+    validation_file: list[str] | None = field(default=None, metadata={"help": "Same forms as train_file."})
+    test_file: list[str] | None = field(default=None, metadata={"help": "Same forms as train_file."})
     text_column: str | None = field(
         default=None, metadata={"help": "Column with the texts (default: text, sentence, content, ...)."}
     )
@@ -140,6 +147,10 @@ class DataArguments:
     normalize_whitespace: bool = field(default=True, metadata={"help": "Collapse runs of whitespace."})
 
     def __post_init__(self):
+        # A YAML config or a Python caller may give one file as a plain string.
+        for name in ("train_file", "validation_file", "test_file"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, [getattr(self, name)])
         check_arguments(self)
 
     def cleaning(self) -> TextCleaning:
@@ -346,13 +357,16 @@ PATH_ARGUMENTS = ("config", "data_dir", "train_file", "validation_file", "test_f
 def rewrite_flag_values(argv: list[str], rewrites: dict[str, Callable[[str], str | None]]) -> list[str]:
     """argv with the value of each flag named in `rewrites` (`--name value`, `--name=value`, or with dashes, which
     HfArgumentParser accepts too) passed through its function; None drops the flag and its value."""
-    result, pending = [], None
+    result, pending, taken = [], None, 0
     for item in argv:
-        if pending is not None:
+        # The first value always; more while they are not flags (--train_file a.csv b.csv).
+        if pending is not None and (taken == 0 or not item.startswith("--")):
             new = rewrites[pending](item)
-            result += [] if new is None else [f"--{pending}", new]
-            pending = None
+            if new is not None:
+                result += [new] if taken else [f"--{pending}", new]
+            taken += 1
             continue
+        pending, taken = None, 0
         name, equals, value = item.removeprefix("--").partition("=")
         name = name.replace("-", "_")
         if not item.startswith("--") or name not in rewrites:
@@ -381,6 +395,10 @@ def recorded_path(value: str | None) -> str | None:
         return path.name
 
 
+def recorded_paths(value: str | list[str] | None) -> str | list[str] | None:
+    return [recorded_path(item) for item in value] if isinstance(value, list) else recorded_path(value)
+
+
 def args_to_yaml(arg_objects, argv: list[str]) -> str:
     """The record written as training_args.yaml: the command that reproduces the run, then every value."""
     command = rewrite_flag_values(without_secrets(argv), dict.fromkeys(PATH_ARGUMENTS, recorded_path))
@@ -389,6 +407,6 @@ def args_to_yaml(arg_objects, argv: list[str]) -> str:
         values = dataclasses.asdict(args)
         values.pop("hub_token", None)  # a secret never goes into a file
         record[section] = {
-            name: recorded_path(value) if name in PATH_ARGUMENTS else value for name, value in values.items()
+            name: recorded_paths(value) if name in PATH_ARGUMENTS else value for name, value in values.items()
         }
     return yaml.safe_dump(record, sort_keys=False, allow_unicode=True)

@@ -6,6 +6,7 @@ user can cause is a `UserInputError` that names the file, column, row or value.
 """
 
 import csv
+import glob
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -84,7 +85,7 @@ def first_undecodable_line(path: Path) -> str:
 
 
 def check_data_file(option: str, file: str) -> str:
-    """Validate one --*_file argument and return its `datasets` builder name."""
+    """Validate one data file of --{option} and return its `datasets` builder name."""
     path = Path(file)
     if not path.is_file():
         raise UserInputError(f"--{option} {file}: file not found")
@@ -100,6 +101,20 @@ def check_data_file(option: str, file: str) -> str:
     return builder
 
 
+def expand_data_files(option: str, patterns: list[str]) -> list[str]:
+    """Files and glob patterns (`data/train-*.parquet`, `**` too), each pattern's matches sorted."""
+    files = []
+    for pattern in patterns:
+        if not glob.has_magic(pattern):
+            files.append(pattern)
+            continue
+        matches = sorted(match for match in glob.glob(pattern, recursive=True) if Path(match).is_file())
+        if not matches:
+            raise UserInputError(f"--{option} {pattern}: the pattern matches no file")
+        files += matches
+    return files
+
+
 def find_split_files(data_args: DataArguments) -> None:
     """Fill unset --*_file options from --data_dir (train.csv, validation.jsonl, dev.tsv, test.parquet...)."""
     folder = Path(data_args.data_dir)
@@ -111,33 +126,56 @@ def find_split_files(data_args: DataArguments) -> None:
             found = [folder / f"{stem}{suffix}" for stem in stems for suffix in FORMATS]
             found = [path for path in found if path.is_file()]
             if found:
-                setattr(data_args, option, str(found[0]))
+                setattr(data_args, option, [str(found[0])])
     if data_args.train_file is None:
         raise UserInputError(f"--data_dir {folder}: no train file (train.csv, train.tsv, train.json, ...)")
+
+
+def load_data_file(option: str, file: str) -> Dataset:
+    builder = check_data_file(option, file)
+    kwargs = {}
+    if builder == "csv":
+        # Only truly empty fields are missing: a review that reads "NA" or "null" is still a text.
+        kwargs = {"keep_default_na": False, "na_values": [""]}
+        if file.lower().endswith(".tsv"):
+            kwargs["sep"] = "\t"
+    try:
+        dataset = datasets.load_dataset(builder, data_files={"data": file}, split="data", **kwargs)
+    except Exception as error:  # datasets wraps parser errors in several types; name the file instead
+        cause = error.__cause__ or error
+        raise UserInputError(
+            f"--{option} {file}: could not be read ({type(cause).__name__}: {cause})"
+        ) from None
+    if len(dataset) == 0:
+        raise UserInputError(f"--{option} {file}: no rows")
+    return dataset
+
+
+def load_split_files(option: str, files: list[str]) -> Dataset:
+    """One split from one or more files; every file must have the same columns (names and types)."""
+    parts = [load_data_file(option, file) for file in files]
+    for file, part in zip(files[1:], parts[1:], strict=True):
+        if part.features != parts[0].features:
+            raise UserInputError(
+                f"--{option}: {file} has columns {describe_columns(part)}, unlike {files[0]} "
+                f"({describe_columns(parts[0])}); the files of one split need the same columns"
+            )
+    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+
+
+def describe_columns(dataset: Dataset) -> str:
+    return ", ".join(
+        f"{name}: {getattr(feature, 'dtype', type(feature).__name__)}"
+        for name, feature in dataset.features.items()
+    )
 
 
 def load_local_files(data_args: DataArguments) -> DatasetDict:
     splits = {}
     for split, option in (("train", "train_file"), ("validation", "validation_file"), ("test", "test_file")):
-        file = getattr(data_args, option)
-        if file is None:
-            continue
-        builder = check_data_file(option, file)
-        kwargs = {}
-        if builder == "csv":
-            # Only truly empty fields are missing: a review that reads "NA" or "null" is still a text.
-            kwargs = {"keep_default_na": False, "na_values": [""]}
-            if file.lower().endswith(".tsv"):
-                kwargs["sep"] = "\t"
-        try:
-            splits[split] = datasets.load_dataset(builder, data_files={split: file}, split=split, **kwargs)
-        except Exception as error:  # datasets wraps parser errors in several types; name the file instead
-            cause = error.__cause__ or error
-            raise UserInputError(
-                f"--{option} {file}: could not be read ({type(cause).__name__}: {cause})"
-            ) from None
-        if len(splits[split]) == 0:
-            raise UserInputError(f"--{option} {file}: no rows")
+        patterns = getattr(data_args, option)
+        if patterns is not None:
+            splits[split] = load_split_files(option, expand_data_files(option, patterns))
     return DatasetDict(splits)
 
 
@@ -196,8 +234,12 @@ def standard_columns(
 
 def split_source(data_args: DataArguments, split: str) -> str:
     """How errors name a split: its file, or the Hub dataset and split."""
-    file = getattr(data_args, f"{split}_file", None)
-    return file if file else f"{data_args.dataset_name} [{split}]"
+    files = getattr(data_args, f"{split}_file", None)
+    if not files:
+        return f"{data_args.dataset_name} [{split}]"
+    if len(files) == 1 and not glob.has_magic(files[0]):
+        return files[0]
+    return f"{' '.join(files)} (rows counted across the files in order)"
 
 
 def label_names_from_train(train: Dataset) -> list[str]:

@@ -155,11 +155,9 @@ def dataset_ref(data_args: dict) -> DatasetRef:
         name, config = str(data_args["dataset_name"]), data_args.get("dataset_config_name")
         return DatasetRef(name, name, name if not config else f"{name} ({config})", config)
     # Local data is named after its folder (../shared/datasets/emotion/train.csv -> "emotion").
-    files = [
-        Path(str(data_args[key]))
-        for key in ("train_file", "validation_file", "test_file")
-        if data_args.get(key)
-    ]
+    # One file per split in older records, a list of files or patterns now.
+    values = [data_args.get(key) or [] for key in ("train_file", "validation_file", "test_file")]
+    files = [Path(str(file)) for value in values for file in ([value] if isinstance(value, str) else value)]
     folder = Path(str(data_args["data_dir"])).name if data_args.get("data_dir") else None
     if files and not folder:
         folder = files[0].parent.name or files[0].stem

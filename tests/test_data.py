@@ -103,6 +103,14 @@ BAD_INPUTS = {
         lambda d: ["--train_file", str(d / "good.csv"), "--pretrained_embeddings", str(d / "ragged.txt")],
         "ragged.txt line 2: 2 values, expected 3",
     ),
+    "glob matching nothing": (
+        lambda d: ["--train_file", str(d / "shards" / "train-*.parquet")],
+        "train-*.parquet: the pattern matches no file",
+    ),
+    "files of one split with different columns": (
+        lambda d: ["--train_file", str(d / "good.csv"), str(d / "cols.csv")],
+        "cols.csv has columns comment: large_string, tag: large_string, unlike",
+    ),
     "weight average decay of 1": (
         lambda d: ["--train_file", str(d / "good.csv"), "--ema_decay", "1"],
         "--ema_decay must be in [0, 1), got 1.0",
@@ -133,6 +141,7 @@ def bad_files(tmp_path):
     write_csv(tmp_path / "val_empty.csv", [("fine", "pos"), ("good", "neg"), ("", "pos"), ("ok", "neg")])
     write_csv(tmp_path / "test_unlabelled.csv", [("fine", "pos"), ("good", ""), ("ok", "neg")])
     (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "shards").mkdir()
     (tmp_path / "ragged.txt").write_text("good 0.1 0.2 0.3\nfilm 0.4 0.5\n")
     (tmp_path / "typo.yaml").write_text(f"train_file: {tmp_path / 'good.csv'}\nnum_epochs: 3\n")
     return tmp_path
@@ -364,3 +373,35 @@ def test_bad_byte_far_into_a_large_csv_names_its_line(tmp_path):
     path.write_bytes(b"text,label\n" + rows.encode() + "caf\u00e9,neg\n".encode("latin-1"))
     with pytest.raises(UserInputError, match=r"late.csv line 200002: not valid UTF-8 \(byte 0xe9\)"):
         load_splits(DataArguments(train_file=str(path)), seed=0)
+
+
+def test_a_glob_or_several_files_make_one_split(tmp_path):
+    """Parquet shards by glob, and a list of CSV files on the command line, each read whole and in order."""
+    import pandas as pd
+
+    from modeling_lstm.args import parse_args
+
+    (tmp_path / "data").mkdir()
+    for shard in range(3):
+        rows = [(f"shard {shard} text {index}", "pos" if index % 2 else "neg") for index in range(10)]
+        pd.DataFrame(rows, columns=["text", "label"]).to_parquet(
+            tmp_path / "data" / f"train-{shard:05d}.parquet"
+        )
+    (tmp_path / "data" / "notes.txt").write_text("not a shard")
+    pattern = str(tmp_path / "data" / "train-*.parquet")
+    validation = [write_csv(tmp_path / f"validation-{part}.csv", GOOD_ROWS[:4]) for part in "ab"]
+    data_args, *_ = parse_args(
+        [
+            "--train_file",
+            pattern,
+            "--validation_file",
+            *map(str, validation),
+            "--output_dir",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert data_args.train_file == [pattern] and len(data_args.validation_file) == 2
+    splits = load_splits(data_args, seed=0)
+    assert [text.split()[1] for text in splits["train"]["text"][::10]] == ["0", "1", "2"]
+    assert len(splits["validation"]) == 8
+    assert splits["train"].features["label"].names == ["neg", "pos"]
