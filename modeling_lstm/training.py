@@ -33,7 +33,7 @@ from transformers import AutoTokenizer, DataCollatorWithPadding, get_scheduler
 
 from .args import args_to_yaml, parse_args
 from .configuration_lstm import LSTMConfig
-from .data import load_splits, tokenize_splits
+from .data import iter_texts, load_splits, tokenize_splits, tokenizer_training_sample
 from .embeddings import initialise_embeddings, read_word_vectors
 from .errors import UserInputError
 from .hardware import resolve_mixed_precision
@@ -209,7 +209,7 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path:
 
 
 def load_or_train_tokenizer(
-    accelerator, tokenizer_args, data_args, train_texts, tokenizer_dir: Path, identity
+    accelerator, tokenizer_args, data_args, train, seed: int, tokenizer_dir: Path, identity
 ):
     """The main process trains (or loads) the tokenizer and saves it; the others load that copy.
 
@@ -231,8 +231,12 @@ def load_or_train_tokenizer(
                     f"--tokenizer_name {tokenizer_args.tokenizer_name}: no tokenizer found there ({reason})"
                 ) from None
         else:
+            sample = tokenizer_training_sample(train, tokenizer_args.tokenizer_train_samples, seed)
+            logger.info(
+                f"Training the tokenizer on {len(sample):,} of {len(train):,} texts", main_process_only=True
+            )
             tokenizer = train_tokenizer(
-                train_texts,
+                iter_texts(sample),
                 vocab_size=tokenizer_args.vocab_size,
                 kind=tokenizer_args.tokenizer_type,
                 min_frequency=tokenizer_args.min_frequency,
@@ -450,6 +454,7 @@ def build_tokenizer_model_and_data(
     tokenizer_args,
     model_args,
     splits,
+    seed: int,
     output_dir: Path,
     fresh_output_dir: bool,
     identity,
@@ -462,7 +467,8 @@ def build_tokenizer_model_and_data(
             accelerator,
             tokenizer_args,
             data_args,
-            splits["train"]["text"],
+            splits["train"],
+            seed,
             output_dir / CHECKPOINTS / "tokenizer",
             identity,
         )
@@ -470,7 +476,11 @@ def build_tokenizer_model_and_data(
         model = build_model(model_args, data_args, tokenizer, label_names, not tokenizer_args.tokenizer_name)
     with accelerator.main_process_first():
         encoded = tokenize_splits(
-            splits, tokenizer, data_args.max_seq_length, data_args.preprocessing_num_workers
+            splits,
+            tokenizer,
+            data_args.max_seq_length,
+            data_args.preprocessing_num_workers,
+            load_from_cache_file=False if data_args.overwrite_cache else None,
         )
     return tokenizer, model, encoded, tokenizer_runtime
 
@@ -780,7 +790,15 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         accelerator, arguments, output_dir
     )
     tokenizer, model, encoded, tokenizer_runtime = build_tokenizer_model_and_data(
-        accelerator, data_args, tokenizer_args, model_args, splits, output_dir, fresh_output_dir, identity
+        accelerator,
+        data_args,
+        tokenizer_args,
+        model_args,
+        splits,
+        train_args.seed,
+        output_dir,
+        fresh_output_dir,
+        identity,
     )
     run = prepare_run(accelerator, model, *build_loaders(encoded, tokenizer, train_args), train_args)
     metric = load_classification_metric()
