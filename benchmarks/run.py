@@ -123,7 +123,7 @@ def naive_settings(settings: BenchmarkSettings, ours_info: dict) -> tuple[dict, 
     training = {
         "batch_size": train_args.per_device_train_batch_size,
         "dropout": model_args.dropout,
-        "max_seq_length": data_args.max_seq_length,
+        "max_seq_length": data_args.max_seq_length or 512,  # auto: at most 512
     }
     epochs = int(ours_info.get("epochs") or train_args.num_train_epochs)
     return sizes, training, epochs

@@ -120,9 +120,19 @@ class DataArguments:
         default=10,
         metadata={"help": "Share of train held out (stratified) when there is no validation split."},
     )
-    max_seq_length: int = field(
-        default=default_of(train_tokenizer, "model_max_length"),
-        metadata={"help": "Texts are truncated to this many tokens."},
+    max_seq_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "Texts are truncated to this many tokens. Default: from the training data, the 98th percentile "
+            "of its token counts rounded up to a multiple of 16, within 32-512 (logged)."
+        },
+    )
+    truncation_side: Literal["right", "left"] = field(
+        default="right",
+        metadata={
+            "help": "Which end of a long text is cut: right keeps the start, left keeps the end. Saved in the "
+            "tokenizer, so the pipeline, predict.py and the Space cut the same end."
+        },
     )
     preprocessing_num_workers: int | None = field(
         default=None, metadata={"help": "Processes for tokenisation (datasets' map num_proc)."}

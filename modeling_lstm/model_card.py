@@ -256,6 +256,20 @@ def _architecture(config: dict) -> str:
     return f"{layers}-layer {kind}" if layers > 1 else kind
 
 
+def truncation_note(max_length: int, run: TrainedRun) -> str:
+    """The truncation limitation, with how much of the training texts it cut when the run measured it."""
+    kept = "the end" if run.tokenizer_config.get("truncation_side") == "left" else "the start"
+    note = f"Inputs longer than {max_length} tokens are truncated; only {kept} of a long text counts."
+    share = run.results.get("train_truncated_share")
+    if isinstance(share, float):
+        note += (
+            f" In training, {share:.1%} of the texts were cut, by "
+            f"{run.results.get('train_truncated_mean_tokens_cut', 0):.0f} tokens on average "
+            f"(at most {run.results.get('train_truncated_max_tokens_cut', 0)})."
+        )
+    return note
+
+
 def _headline_split(run: TrainedRun) -> str | None:
     return run.splits[-1] if run.splits else None
 
@@ -397,9 +411,7 @@ def _limitations(run: TrainedRun, dataset: DatasetRef) -> list[str]:
         )
     max_length = run.tokenizer_config.get("model_max_length")
     if isinstance(max_length, int) and max_length < 1_000_000:
-        items.append(
-            f"Inputs longer than {max_length} tokens are truncated; only the start of a long text counts."
-        )
+        items.append(truncation_note(max_length, run))
     split = _headline_split(run)
     per_class = {
         k: v for k, v in (run.results.get(f"{split}_per_class") or {}).items() if isinstance(v, dict)

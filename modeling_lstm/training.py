@@ -33,7 +33,14 @@ from transformers import AutoTokenizer, DataCollatorWithPadding, get_scheduler
 
 from .args import args_to_yaml, parse_args
 from .configuration_lstm import LSTMConfig
-from .data import iter_texts, load_splits, tokenize_splits, tokenizer_training_sample
+from .data import (
+    auto_max_seq_length,
+    iter_texts,
+    load_splits,
+    tokenize_splits,
+    tokenizer_training_sample,
+    truncation_stats,
+)
 from .embeddings import initialise_embeddings, read_word_vectors
 from .errors import UserInputError
 from .hardware import resolve_mixed_precision
@@ -240,7 +247,8 @@ def load_or_train_tokenizer(
                 vocab_size=tokenizer_args.vocab_size,
                 kind=tokenizer_args.tokenizer_type,
                 min_frequency=tokenizer_args.min_frequency,
-                model_max_length=data_args.max_seq_length,
+                # None (auto): encode_splits sets the value it chooses from the data.
+                model_max_length=data_args.max_seq_length or 512,
                 cleaning=data_args.cleaning(),
             )
         write_text_atomic(record, json.dumps(identity, indent=2))
@@ -459,7 +467,8 @@ def build_tokenizer_model_and_data(
     fresh_output_dir: bool,
     identity,
 ):
-    """The tokenizer (trained, or --tokenizer_name), the model, the tokenized splits, and the tokenizer's seconds."""
+    """The tokenizer (trained, or --tokenizer_name), the model, the tokenized splits, and what preparing them
+    measured for all_results.json (the tokenizer's seconds, max_seq_length, truncation)."""
     label_names = splits["train"].features["label"].names
     with removed_on_user_error(output_dir, fresh_output_dir and accelerator.is_main_process):
         tokenizer_start = time.perf_counter()
@@ -474,15 +483,39 @@ def build_tokenizer_model_and_data(
         )
         tokenizer_runtime = time.perf_counter() - tokenizer_start
         model = build_model(model_args, data_args, tokenizer, label_names, not tokenizer_args.tokenizer_name)
+    encoded, data_results = encode_splits(accelerator, tokenizer, splits, data_args, seed)
+    return tokenizer, model, encoded, {"tokenizer_train_runtime": tokenizer_runtime, **data_results}
+
+
+def encode_splits(accelerator, tokenizer, splits, data_args, seed: int):
+    """Tokenise every split at max_seq_length (given, or chosen from the training texts), cut on
+    --truncation_side; the tokenizer saved with the model carries both, so inference cuts the same way."""
+    max_seq_length = data_args.max_seq_length
+    if max_seq_length is None:
+        max_seq_length, percentile = auto_max_seq_length(tokenizer, splits["train"], seed)
+        logger.info(
+            f"max_seq_length {max_seq_length}: the training texts' 98th percentile is {percentile:.0f} tokens "
+            "(rounded up to a multiple of 16, within 32-512; --max_seq_length overrides)",
+            main_process_only=True,
+        )
+    tokenizer.model_max_length = max_seq_length
+    tokenizer.truncation_side = data_args.truncation_side
     with accelerator.main_process_first():
         encoded = tokenize_splits(
             splits,
             tokenizer,
-            data_args.max_seq_length,
+            max_seq_length,
             data_args.preprocessing_num_workers,
             load_from_cache_file=False if data_args.overwrite_cache else None,
         )
-    return tokenizer, model, encoded, tokenizer_runtime
+    stats = truncation_stats(encoded["train"])
+    logger.info(
+        f"Truncation at {max_seq_length} tokens ({data_args.truncation_side} side) cut "
+        f"{stats['train_truncated_share']:.1%} of the training texts, by {stats['train_truncated_mean_tokens_cut']:.1f}"
+        f" tokens on average (at most {stats['train_truncated_max_tokens_cut']})",
+        main_process_only=True,
+    )
+    return encoded.remove_columns("tokens_cut"), {"max_seq_length": max_seq_length, **stats}
 
 
 def build_loaders(encoded, tokenizer, train_args):
@@ -711,7 +744,7 @@ def best_model(accelerator, model, output_dir: Path):
 
 
 def final_results(
-    run: PreparedRun, model, state: TrainerState, stopped_early, metric, splits, encoded, tokenizer_runtime
+    run: PreparedRun, model, state: TrainerState, stopped_early, metric, splits, encoded, data_results: dict
 ) -> dict:
     """all_results.json: how training went, then every split's scores with the best weights."""
     accelerator = run.accelerator
@@ -719,7 +752,7 @@ def final_results(
     results = {
         "train_loss": state.history[-1]["train_loss"],
         "train_runtime": state.train_seconds,
-        "tokenizer_train_runtime": tokenizer_runtime,
+        **data_results,
         "train_samples_per_second": len(encoded["train"])
         * len(state.history)
         / max(state.train_seconds, 1e-9),
@@ -789,7 +822,7 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
     splits, identity, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
         accelerator, arguments, output_dir
     )
-    tokenizer, model, encoded, tokenizer_runtime = build_tokenizer_model_and_data(
+    tokenizer, model, encoded, data_results = build_tokenizer_model_and_data(
         accelerator,
         data_args,
         tokenizer_args,
@@ -810,7 +843,7 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
 
     # The best epoch's weights, not the last ones, are evaluated and saved.
     model = best_model(accelerator, run.model, output_dir)
-    results = final_results(run, model, state, stopped_early, metric, splits, encoded, tokenizer_runtime)
+    results = final_results(run, model, state, stopped_early, metric, splits, encoded, data_results)
     if accelerator.is_main_process:
         write_model_folder(accelerator, model, tokenizer, results, arguments, argv)
     accelerator.wait_for_everyone()

@@ -1,14 +1,17 @@
 """Training data at scale: the tokenizer's sample, tokenisation workers and the datasets cache."""
 
+import json
 import logging
 
 import pytest
 from datasets import Dataset
+from transformers import AutoTokenizer
 
-from modeling_lstm import data
+from modeling_lstm import data, train_tokenizer
 from modeling_lstm.cli import run_cli
-from modeling_lstm.data import iter_texts, tokenizer_training_sample
+from modeling_lstm.data import auto_max_seq_length, iter_texts, tokenizer_training_sample
 from modeling_lstm.errors import UserInputError
+from modeling_lstm.model_card import load_run, render_body
 from modeling_lstm.training import main as train_main
 
 TINY_RUN = ["--max_eval_samples", "200", "--num_train_epochs", "1", "--embedding_dim", "16", "--hidden_size", "16",
@@ -47,3 +50,32 @@ def test_training_logs_the_tokenizer_sample_and_tokenises_with_two_workers(emoti
             str(tmp_path / "out"), "--tokenizer_train_samples", "300", "--preprocessing_num_workers", "2"]  # fmt: skip
     assert run_cli(train_main, argv) == 0
     assert "Training the tokenizer on 300 of 1,000 texts" in caplog.text
+    # The default max_seq_length comes from the data: emotion's tweets are short, so few are cut, and by little.
+    results = json.loads((tmp_path / "out" / "all_results.json").read_text())
+    assert 32 <= results["max_seq_length"] < 128 and results["max_seq_length"] % 16 == 0
+    assert 0 < results["train_truncated_share"] <= 0.05
+    assert AutoTokenizer.from_pretrained(tmp_path / "out").model_max_length == results["max_seq_length"]
+
+
+def test_auto_max_seq_length_is_a_rounded_high_percentile_within_bounds():
+    tokenizer = train_tokenizer(["w"], vocab_size=10, kind="wordlevel", min_frequency=1)
+    lengths = Dataset.from_dict({"text": [" ".join(["w"] * count) for count in range(1, 101)]})
+    assert auto_max_seq_length(tokenizer, lengths, seed=0) == (112, 98.02)
+    assert auto_max_seq_length(tokenizer, Dataset.from_dict({"text": ["w w"] * 10}), seed=0)[0] == 32
+    long_texts = Dataset.from_dict({"text": [" ".join(["w"] * 900)] * 10})
+    assert auto_max_seq_length(tokenizer, long_texts, seed=0)[0] == 512
+
+
+def test_truncation_side_left_is_measured_saved_and_used_at_inference(emotion_dir, tmp_path):
+    argv = ["--data_dir", str(emotion_dir), "--max_train_samples", "600", *TINY_RUN, "--output_dir",
+            str(tmp_path / "out"), "--max_seq_length", "8", "--truncation_side", "left"]  # fmt: skip
+    assert run_cli(train_main, argv) == 0
+    results = json.loads((tmp_path / "out" / "all_results.json").read_text())
+    assert results["max_seq_length"] == 8 and results["train_truncated_share"] > 0.5
+    assert results["train_truncated_max_tokens_cut"] >= results["train_truncated_mean_tokens_cut"] > 0
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "out")
+    whole = tokenizer("i feel a little mellow today and i wonder why that is so")["input_ids"]
+    cut = tokenizer("i feel a little mellow today and i wonder why that is so", truncation=True)["input_ids"]
+    assert len(whole) > 8 and cut == whole[-8:]  # the end is kept, as in training
+    card = render_body(load_run(tmp_path / "out"), "user/emotion-lstm")
+    assert "truncated; only the end of a long text counts. In training, " in card
