@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 
 import pytest
 from datasets import Dataset
@@ -9,7 +10,7 @@ from transformers import AutoTokenizer
 
 from modeling_lstm import data, train_tokenizer
 from modeling_lstm.cli import run_cli
-from modeling_lstm.data import auto_max_seq_length, iter_texts, tokenizer_training_sample
+from modeling_lstm.data import auto_max_seq_length, iter_texts, tokenize_splits, tokenizer_training_sample
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.model_card import load_run, render_body
 from modeling_lstm.training import main as train_main
@@ -79,3 +80,20 @@ def test_truncation_side_left_is_measured_saved_and_used_at_inference(emotion_di
     assert len(whole) > 8 and cut == whole[-8:]  # the end is kept, as in training
     card = render_body(load_run(tmp_path / "out"), "user/emotion-lstm")
     assert "truncated; only the end of a long text counts. In training, " in card
+
+
+def test_tokenisation_reuses_the_datasets_cache_unless_told_not_to(tmp_path):
+    from datasets import DatasetDict, load_from_disk
+
+    Dataset.from_dict({"text": ["a good film", "a bad film"] * 50, "label": [1, 0] * 50}).save_to_disk(
+        tmp_path
+    )
+    splits = DatasetDict({"train": load_from_disk(tmp_path)})
+    tokenizer = train_tokenizer(splits["train"]["text"], vocab_size=50, min_frequency=1)
+    first = tokenize_splits(splits, tokenizer, 16)["train"].cache_files[0]["filename"]
+    # datasets writes a cache file aside and renames it into place: a new inode means it was written again.
+    written = os.stat(first).st_ino
+    again = tokenize_splits(splits, tokenizer, 16)["train"].cache_files[0]["filename"]
+    assert again == first and os.stat(first).st_ino == written  # read back, not written again
+    tokenize_splits(splits, tokenizer, 16, load_from_cache_file=False)
+    assert os.stat(first).st_ino != written  # --overwrite_cache: tokenised again
