@@ -182,8 +182,8 @@ def test_the_record_holds_no_absolute_local_path(tmp_path, monkeypatch):
         "--output_dir run1 --pretrained_embeddings glove.txt --tokenizer_name someone/tokenizer"
     )
     assert (
-        record["data"]["train_file"] == "data/train.csv"
-        and record["data"]["validation_file"] == "data/dev.csv"
+        record["data"]["train_file"] == ["data/train.csv"]  # a split's files are a list
+        and record["data"]["validation_file"] == ["data/dev.csv"]
     )
     assert (
         record["training"]["output_dir"] == "run1" and record["model"]["pretrained_embeddings"] == "glove.txt"

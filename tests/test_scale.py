@@ -5,6 +5,7 @@ import logging
 import os
 
 import pytest
+import yaml
 from datasets import Dataset
 from transformers import AutoTokenizer
 
@@ -97,3 +98,16 @@ def test_tokenisation_reuses_the_datasets_cache_unless_told_not_to(tmp_path):
     assert again == first and os.stat(first).st_ino == written  # read back, not written again
     tokenize_splits(splits, tokenizer, 16, load_from_cache_file=False)
     assert os.stat(first).st_ino != written  # --overwrite_cache: tokenised again
+
+
+def test_training_args_record_every_file_of_a_split_without_its_folders(tmp_path):
+    from modeling_lstm.args import args_to_yaml, parse_args
+
+    files = [str(tmp_path / "train-a.csv"), str(tmp_path / "train-b.csv")]
+    argv = ["--train_file", *files, "--output_dir", "out", "--seed", "3"]
+    record = yaml.safe_load(args_to_yaml(parse_args(argv), argv))
+    assert (
+        record["command"]
+        == "python scripts/train.py --train_file train-a.csv train-b.csv --output_dir out --seed 3"
+    )
+    assert record["data"]["train_file"] == ["train-a.csv", "train-b.csv"]
