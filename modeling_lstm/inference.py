@@ -1,17 +1,18 @@
 """Fast batched prediction for scripts: no datasets, evaluate or training code on this path."""
 
-import itertools
 import os
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
+from .batching import length_sorted_batches
 from .errors import UserInputError
 from .hardware import cpu_has_native_bf16
 
 DTYPES = ("float32", "bfloat16", "auto")
 MODEL_FOLDER_FILES = ("config.json", "tokenizer.json")
+BACKENDS = ("torch", "onnx")
 
 
 def resolve_dtype(choice: str) -> torch.dtype:
@@ -33,8 +34,30 @@ def add_dtype_argument(parser) -> None:
     )
 
 
-def load_classifier(model: str, revision: str | None = None, dtype: str = "float32"):
-    """Model (in eval mode, cast to `dtype`, see `resolve_dtype`) and tokenizer from a local folder or a Hub repo."""
+def add_backend_argument(parser) -> None:
+    """`--backend` for predict.py and evaluate.py (checked by `load_classifier`: a bad value is one error line)."""
+    parser.add_argument(
+        "--backend",
+        default="torch",
+        help="torch (the model folder) or onnx (an export from scripts/export_onnx.py, run by ONNX Runtime: "
+        "the folder itself, a model folder holding it under onnx/, or a Hub repo with onnx/).",
+    )
+
+
+def load_classifier(model: str, revision: str | None = None, dtype: str = "float32", backend: str = "torch"):
+    """Model (in eval mode, cast to `dtype`, see `resolve_dtype`) and tokenizer from a local folder or a Hub repo.
+
+    `backend="onnx"` gives an ONNX Runtime session behind the same call interface (modeling_lstm.onnx)."""
+    if backend not in BACKENDS:
+        raise UserInputError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "onnx":
+        if dtype != "float32":
+            raise UserInputError(
+                f"--dtype {dtype} applies to --backend torch; an ONNX export has its own precision"
+            )
+        from .onnx import load_onnx_classifier
+
+        return load_onnx_classifier(model, revision)
     folder = os.path.expanduser(model)
     looks_local = model.startswith(("/", ".", "~")) or os.path.exists(model)
     if looks_local and not os.path.isdir(folder):
@@ -73,23 +96,6 @@ def set_inference_threads() -> None:
         torch.set_num_threads(1)
 
 
-def pad_rows(
-    flat_ids: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, pad_token_id: int, left: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded (input_ids, attention_mask) of shape (rows, longest) for the texts whose token ids sit at
-    `flat_ids[starts[i] : starts[i] + lengths[i]]`: a few tensor operations instead of a Python loop over rows."""
-    width = max(int(lengths.max()), 1)
-    position = torch.arange(width).unsqueeze(0)  # (1, width)
-    if left:
-        position = position - (width - lengths).unsqueeze(1)  # (rows, width): negative on the padding
-    is_token = (position >= 0) & (position < lengths.unsqueeze(1))  # (rows, width)
-    if flat_ids.numel() == 0:  # only empty texts
-        return torch.full(is_token.shape, pad_token_id), is_token.long()
-    # (rows, width): where each position's id sits in flat_ids, clamped on the padding (masked out below)
-    index = (starts.unsqueeze(1) + position).clamp(0, flat_ids.numel() - 1)
-    return torch.where(is_token, flat_ids[index], pad_token_id), is_token.long()
-
-
 def predict_probabilities(
     model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int | None = None
 ) -> torch.Tensor:
@@ -106,16 +112,12 @@ def predict_probabilities(
         return torch.empty(0, model.config.num_labels)
     max_length = max_length or tokenizer.model_max_length
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    lengths = torch.tensor([len(text_ids) for text_ids in ids], dtype=torch.long)  # (texts,)
-    starts = lengths.cumsum(0) - lengths  # (texts,)
-    flat_ids = torch.tensor(list(itertools.chain.from_iterable(ids)), dtype=torch.long)  # (total tokens,)
-    # Padding positions are masked, so any id does where a tokenizer has no pad token.
-    pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     left = tokenizer.padding_side == "left"
     probabilities = torch.empty(len(texts), model.config.num_labels)
     with torch.inference_mode():
-        for rows in lengths.argsort(stable=True).split(batch_size):
-            input_ids, attention_mask = pad_rows(flat_ids, starts[rows], lengths[rows], pad_token_id, left)
+        for rows, input_ids, attention_mask in length_sorted_batches(
+            ids, batch_size, tokenizer.pad_token_id, left
+        ):
             logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
             probabilities[rows] = logits.float().softmax(-1)
     return probabilities

@@ -12,6 +12,7 @@ from modeling_lstm.cli import run_cli
 from modeling_lstm.data import load_labelled_file
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import (
+    add_backend_argument,
     add_dtype_argument,
     load_classifier,
     predict_probabilities,
@@ -34,6 +35,7 @@ def parse_args(argv=None):
     parser.add_argument("--drop_empty", action="store_true", help="Skip empty texts instead of failing.")
     parser.add_argument("--batch_size", type=int, default=64)
     add_dtype_argument(parser)
+    add_backend_argument(parser)
     parser.add_argument("--output", default=None, help="JSON file for the metrics (default: print only).")
     return parser.parse_args(argv)
 
@@ -52,7 +54,7 @@ def main(argv=None) -> dict:
     if args.output:
         check_output_path(args.output)
     set_inference_threads()
-    model, tokenizer = load_classifier(args.model, args.revision, args.dtype)
+    model, tokenizer = load_classifier(args.model, args.revision, args.dtype, args.backend)
     label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     dataset = load_labelled_file(
         args.test_file, label_names, args.text_column, args.label_column, args.drop_empty

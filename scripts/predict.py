@@ -16,6 +16,7 @@ from pathlib import Path
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import (
+    add_backend_argument,
     add_dtype_argument,
     load_classifier,
     predict_probabilities,
@@ -37,6 +38,7 @@ def parse_args(argv=None):
     parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
     parser.add_argument("--batch_size", type=int, default=64)
     add_dtype_argument(parser)
+    add_backend_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -66,7 +68,7 @@ def main(argv=None) -> None:
     if not kept:
         raise UserInputError(f"no texts to classify in {args.input_file or 'stdin'}")
     set_inference_threads()
-    model, tokenizer = load_classifier(args.model, args.revision, args.dtype)
+    model, tokenizer = load_classifier(args.model, args.revision, args.dtype, args.backend)
     probabilities = predict_probabilities(model, tokenizer, [texts[index] for index in kept], args.batch_size)
     predicted = dict(zip(kept, top_labels(probabilities, model.config.id2label, args.top_k), strict=True))
     for index, text in enumerate(texts):

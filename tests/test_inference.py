@@ -7,9 +7,10 @@ from conftest import REPO_ROOT
 from safetensors.torch import load_file, save_file
 
 from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
+from modeling_lstm.batching import pad_rows
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.inference import load_classifier, pad_rows, predict_probabilities
+from modeling_lstm.inference import load_classifier, predict_probabilities
 
 TEXTS = ["a good film", "a bad film", "good fun", "bad acting"]
 
