@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from huggingface_hub.utils._http import default_client_factory
 from .errors import UserInputError
 from .model_card import build_model_card, load_run, redact_secrets
 from .output_dir import read_manifest
+from .serving import config_with_pipeline, serving_files
 
 try:  # huggingface_hub >= 2 talks through httpx2, 1.x through httpx
     import httpx2 as _http
@@ -209,7 +211,10 @@ def files_to_upload(model_dir: Path, include_checkpoints: bool = False) -> dict[
 
 
 def _content(path_in_repo: str, path: Path) -> bytes | str:
-    """What to upload for a file: the file itself, or for training_args.yaml a copy without credentials."""
+    """What to upload for a file: the file itself, config.json with the fast pipeline registered, or for
+    training_args.yaml a copy without credentials."""
+    if path_in_repo == "config.json":
+        return config_with_pipeline(path).encode()
     if path_in_repo != "training_args.yaml":
         return str(path)
     text = path.read_text(encoding="utf-8")
@@ -218,6 +223,18 @@ def _content(path_in_repo: str, path: Path) -> bytes | str:
     if cleaned == parsed:
         return str(path)
     return yaml.safe_dump(cleaned, sort_keys=False, allow_unicode=True).encode()
+
+
+def onnx_operations(model_dir: Path) -> list[CommitOperationAdd]:
+    """The model's ONNX export (modeling_lstm.onnx) under onnx/, Optimum's layout: model.onnx, config, tokenizer."""
+    from .onnx import export_onnx
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = export_onnx(str(model_dir), Path(scratch) / "onnx")
+        return [
+            CommitOperationAdd(path_in_repo=f"onnx/{path.name}", path_or_fileobj=path.read_bytes())
+            for path in sorted(folder.iterdir())
+        ]
 
 
 def _refuse_token_leaks(operations: list[CommitOperationAdd], token: str) -> None:
@@ -245,20 +262,27 @@ def push_to_hub(
     endpoint: str | None = None,
     license: str = "apache-2.0",
     timeout: float = HUB_TIMEOUT_S,
+    include_onnx: bool = False,
 ) -> CommitInfo:
     """Create `repo_id` if needed and upload the trained model folder and its card as one commit.
 
     `private` applies when the repo is created; `revision` names a branch, created from main if it is new.
     Files already on the Hub with the same content are not sent again (the client compares hashes). A request the
-    Hub leaves unanswered for `timeout` seconds fails the push.
+    Hub leaves unanswered for `timeout` seconds fails the push. The serving files (handler.py, the fast pipeline) come
+    from this package; `include_onnx` adds a fresh export under onnx/.
     """
     validate_repo_id(repo_id)
     model_dir = validate_model_dir(model_dir)
-    card = build_model_card(model_dir, repo_id, license=license)
+    card = build_model_card(model_dir, repo_id, license=license, onnx=include_onnx)
+    files = files_to_upload(model_dir, include_checkpoints) | serving_files()
+    if include_onnx:  # the fresh export replaces any onnx/ folder the model folder holds
+        files = {name: path for name, path in files.items() if not name.startswith("onnx/")}
     operations = [
         CommitOperationAdd(path_in_repo=name, path_or_fileobj=_content(name, path))
-        for name, path in files_to_upload(model_dir, include_checkpoints).items()
+        for name, path in files.items()
     ]
+    if include_onnx:
+        operations += onnx_operations(model_dir)
     operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode()))
     api = connect(token, endpoint, timeout)
     _refuse_token_leaks(operations, api.token)

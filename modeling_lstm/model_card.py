@@ -449,7 +449,7 @@ def _summary(run: TrainedRun, repo_id: str, dataset: DatasetRef) -> str:
     return text
 
 
-def render_body(run: TrainedRun, repo_id: str) -> str:
+def render_body(run: TrainedRun, repo_id: str, onnx: bool = False) -> str:
     dataset = dataset_ref(run.data_args)
     # The shortest examples keep the snippet readable; the widget shows them all.
     examples = sorted(widget_examples(run), key=len)[:3] or FALLBACK_EXAMPLES
@@ -487,6 +487,7 @@ def render_body(run: TrainedRun, repo_id: str) -> str:
         "limitations": _limitations(run, dataset),
         "command": redact_command(str(command)) if command else None,
         "has_results": bool(run.results),
+        "onnx": onnx,
     }
     template_text = (
         resources.files("modeling_lstm").joinpath("templates/modelcard.md").read_text(encoding="utf-8")
@@ -497,8 +498,11 @@ def render_body(run: TrainedRun, repo_id: str) -> str:
     return environment.from_string(template_text).render(**context)
 
 
-def build_model_card(model_dir: str | Path, repo_id: str, license: str = "apache-2.0") -> ModelCard:
-    """The card for `model_dir` as published under `repo_id`; `str(card)` is the README.md text."""
+def build_model_card(
+    model_dir: str | Path, repo_id: str, license: str = "apache-2.0", onnx: bool = False
+) -> ModelCard:
+    """The card for `model_dir` as published under `repo_id` (with an onnx/ export: `onnx`); `str(card)` is the
+    README.md text."""
     run = load_run(model_dir)
     metadata = card_metadata(run, repo_id, license=license)
-    return ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{render_body(run, repo_id)}")
+    return ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{render_body(run, repo_id, onnx)}")

@@ -1,7 +1,7 @@
 """Publish a trained model folder to the Hugging Face Hub, and optionally its demo Space.
 
     python scripts/push_to_hub.py --model_dir out/emotion --repo_id user/lstm-emotion [--private]
-        [--revision BRANCH] [--commit_message MSG] [--include_checkpoints] [--space_id user/lstm-emotion-demo]
+        [--revision BRANCH] [--commit_message MSG] [--include_checkpoints] [--include_onnx] [--space_id user/lstm-emotion-demo]
 
 The token comes from --hub_token, HF_TOKEN or the stored login (`hf auth login`); HF_ENDPOINT selects another Hub.
 Exit codes: 0 pushed, 2 a problem you can fix (message on stderr), anything else a bug.
@@ -40,6 +40,12 @@ class PushArguments:
     include_checkpoints: bool = field(
         default=False,
         metadata={"help": "Also upload training state: checkpoints/, runs/, optimizer/RNG states."},
+    )
+    include_onnx: bool = field(
+        default=False,
+        metadata={
+            "help": "Also upload an ONNX export under onnx/ (runs with onnxruntime + tokenizers, no torch)."
+        },
     )
     hub_token: str | None = field(
         default=None, metadata={"help": "Hub token (default: HF_TOKEN or the login)."}
@@ -88,6 +94,7 @@ def push(args: PushArguments) -> None:
             include_checkpoints=args.include_checkpoints,
             license=args.license,
             timeout=args.timeout,
+            include_onnx=args.include_onnx,
         )
         model_revision = commit.oid
         print(
