@@ -49,6 +49,7 @@ from .modeling_lstm import LSTMForSequenceClassification
 from .output_dir import CHECKPOINTS, folder_written_aside, prepare_output_dir, publish, write_text_atomic
 from .plots import plot_confusion_matrix, plot_training_curves
 from .run_identity import check_same_run, run_identity
+from .serving import add_serving_files
 from .tokenization import train_tokenizer
 
 logger = get_logger(__name__)
@@ -785,6 +786,7 @@ def write_model_folder(accelerator, model, tokenizer, results: dict, arguments: 
     def write_files(folder: Path):
         final_model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
+        add_serving_files(folder)  # handler.py and the fast pipeline, registered in config.json
         (folder / "training_args.yaml").write_text(args_to_yaml(arguments, argv), encoding="utf-8")
         (folder / "all_results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         plot_training_curves(

@@ -61,7 +61,7 @@ def test_output_folder_is_complete(trained_dir):
     names = {path.name for path in trained_dir.iterdir()}
     expected = {"config.json", "model.safetensors", "configuration_lstm.py", "modeling_lstm.py", "tokenizer.json",
                 "tokenizer_config.json", "training_args.yaml", "all_results.json", "training_curves.png",
-                "confusion_matrix.png"}  # fmt: skip
+                "confusion_matrix.png", "handler.py", "pipeline_lstm.py", "batching.py"}  # fmt: skip
     assert expected <= names
     assert not any(name.endswith((".bin", ".partial", ".staging")) for name in names)
     results = results_of(trained_dir)
