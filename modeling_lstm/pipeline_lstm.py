@@ -3,8 +3,9 @@
 Self-contained (imports only torch, transformers and the sibling batching.py): this file ships with the model, and
 config.json's `custom_pipelines` makes `pipeline("text-classification", model=..., trust_remote_code=True)` use it.
 A list of texts is tokenised in one call, sorted by length and run in batches of similar length (the stock pipeline
-tokenises and pads each batch on its own, in the given order): 2.3x its texts/s on emotion. Outputs are the stock
-pipeline's (its `postprocess`: scores, `top_k`, `function_to_apply`); single texts and other inputs take its path.
+tokenises and pads each batch on its own, in the given order): on emotion's test split 2.1x its texts/s and as fast
+as predict.py (x1.09, side by side). Outputs are the stock pipeline's (its `postprocess`: scores, `top_k`,
+`function_to_apply`); single texts and other inputs take its path.
 """
 
 import torch
