@@ -77,10 +77,19 @@ def trace_to_onnx(model, path: Path, opset: int) -> None:
         model.config.inference_length_buckets = buckets
 
 
+def import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise UserInputError(
+            "ONNX export and --backend onnx need onnxruntime: pip install 'modeling-lstm[onnx]' (or onnxruntime)"
+        ) from None
+    return onnxruntime
+
+
 def inference_session(path: Path, threads: int | None = None):
     """An ONNX Runtime CPU session with as many intra-op threads as torch uses (a like-for-like comparison)."""
-    import onnxruntime
-
+    onnxruntime = import_onnxruntime()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
@@ -112,6 +121,23 @@ def onnx_config(config) -> dict:
     return values
 
 
+def write_export(model, tokenizer, folder: Path, opset: int, quantize: str | None) -> None:
+    """model.onnx (checked against torch), the tokenizer files and config.json, into `folder`."""
+    traced = folder / ("model_float32.onnx" if quantize else "model.onnx")
+    trace_to_onnx(model, traced, opset)
+    difference = check_parity(model, traced)
+    if difference > PARITY_TOLERANCE:
+        raise RuntimeError(f"the ONNX graph's logits differ from torch's by {difference:.2e}")
+    if quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(traced, folder / "model.onnx", weight_type=QuantType.QInt8)
+        traced.unlink()
+    tokenizer.save_pretrained(folder)
+    values = onnx_config(model.config) | {"onnx_export": {"opset": opset, "quantization": quantize}}
+    (folder / "config.json").write_text(json.dumps(values, indent=2), encoding="utf-8")
+
+
 def export_onnx(
     model_id: str,
     output_dir: str | Path,
@@ -133,23 +159,16 @@ def export_onnx(
         raise UserInputError(
             f"--output {output} already exists and is not an empty folder; choose another one"
         )
+    import_onnxruntime()
     model, tokenizer = load_classifier(model_id, revision)
     staging = output.with_name(output.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    traced = staging / ("model_float32.onnx" if quantize else "model.onnx")
-    trace_to_onnx(model, traced, opset)
-    difference = check_parity(model, traced)
-    if difference > PARITY_TOLERANCE:
-        raise RuntimeError(f"the ONNX graph's logits differ from torch's by {difference:.2e}")
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(traced, staging / "model.onnx", weight_type=QuantType.QInt8)
-        traced.unlink()
-    tokenizer.save_pretrained(staging)
-    values = onnx_config(model.config) | {"onnx_export": {"opset": opset, "quantization": quantize}}
-    (staging / "config.json").write_text(json.dumps(values, indent=2), encoding="utf-8")
+    try:
+        write_export(model, tokenizer, staging, opset, quantize)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # no half-written export left behind
+        raise
     if output.exists():
         output.rmdir()  # empty (checked above)
     staging.rename(output)

@@ -208,6 +208,15 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tiny_model_dir, tmp_path):
     )
 
 
+def test_export_without_onnxruntime_says_what_to_install(capsys, monkeypatch, tiny_model_dir, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails
+    message = one_line_error(
+        capsys, "export_onnx", ["--model", str(tiny_model_dir), "--output", str(tmp_path / "x")]
+    )
+    assert "pip install" in message
+    assert list(tmp_path.iterdir()) == []  # neither the export nor a half-written one
+
+
 def test_a_model_folder_with_an_onnx_subfolder_is_found(tmp_path):
     (tmp_path / "onnx").mkdir()
     for name in ("model.onnx", "config.json", "tokenizer.json"):

@@ -4,9 +4,11 @@ ONNX export pushed under onnx/. Each runs in a fresh process that cannot import 
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
-from conftest import TINY_TEXTS, subprocess_env
+from conftest import REPO_ROOT, TINY_TEXTS, subprocess_env
 from hub_fixtures import hub_subprocess_env, run_push_script, run_python
 
 from modeling_lstm.serving import CUSTOM_PIPELINES, SERVING_FILES, add_serving_files
@@ -159,3 +161,8 @@ def test_push_with_include_onnx_uploads_the_export_and_the_cards_example_runs_wi
         args=[json.dumps(texts)],
     ).stdout
     assert list(labels) == [row["label"] for row in json.loads(expected.splitlines()[-1])]
+    predicted = subprocess.run(
+        [sys.executable, "scripts/predict.py", "--model", repo_id, "--backend", "onnx", *texts],
+        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    assert [json.loads(line)["label"] for line in predicted.splitlines()] == list(labels)
