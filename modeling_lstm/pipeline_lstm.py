@@ -10,6 +10,7 @@ as predict.py (x1.09, side by side). Outputs are the stock pipeline's (its `post
 
 import torch
 from transformers import TextClassificationPipeline
+from transformers.pipelines.text_classification import ClassificationFunction
 
 from .batching import length_sorted_batches
 
@@ -26,7 +27,7 @@ class LSTMTextClassificationPipeline(TextClassificationPipeline):
         preprocess_params = {**self._preprocess_params, **preprocess_params}
         postprocess_params = {**self._postprocess_params, **postprocess_params}
         logits = self.sorted_logits(list(inputs), batch_size, preprocess_params)
-        return [self.postprocess({"logits": row.unsqueeze(0)}, **postprocess_params) for row in logits]
+        return self.postprocess_all(logits, **postprocess_params)
 
     def sorted_logits(self, texts: list[str], batch_size: int, tokenizer_kwargs: dict) -> torch.Tensor:
         """(texts, num_labels) logits in the order of `texts`, computed in length-sorted batches."""
@@ -44,3 +45,38 @@ class LSTMTextClassificationPipeline(TextClassificationPipeline):
                 )
                 logits[rows] = output.logits.float().cpu()
         return logits
+
+    def postprocess_all(self, logits: torch.Tensor, function_to_apply=None, top_k=1, _legacy=True) -> list:
+        """The stock `postprocess` for every row at once (its per-row torch/numpy calls cost ~10% of the time)."""
+        config = self.model.config
+        if function_to_apply is None:  # the stock pipeline's choice
+            if config.problem_type == "regression":
+                function_to_apply = ClassificationFunction.NONE
+            elif config.problem_type == "multi_label_classification" or config.num_labels == 1:
+                function_to_apply = ClassificationFunction.SIGMOID
+            else:
+                function_to_apply = ClassificationFunction.SOFTMAX
+        if function_to_apply == ClassificationFunction.SIGMOID:
+            scores = logits.sigmoid()
+        elif function_to_apply == ClassificationFunction.SOFTMAX:
+            scores = logits.softmax(-1)
+        elif function_to_apply == ClassificationFunction.NONE:
+            scores = logits
+        else:
+            raise ValueError(f"Unrecognized `function_to_apply` argument: {function_to_apply}")
+        if top_k == 1 and _legacy:
+            best = scores.max(-1)
+            return [
+                {"label": config.id2label[index], "score": score}
+                for score, index in zip(best.values.tolist(), best.indices.tolist(), strict=True)
+            ]
+        # Ties keep the labels' order, as the stock pipeline's Python sort does.
+        ordered = scores.sort(dim=-1, descending=True, stable=True)
+        keep = scores.size(1) if top_k is None else top_k
+        return [
+            [
+                {"label": config.id2label[index], "score": score}
+                for score, index in zip(row_scores, row_indices, strict=True)
+            ][:keep]
+            for row_scores, row_indices in zip(ordered.values.tolist(), ordered.indices.tolist(), strict=True)
+        ]
