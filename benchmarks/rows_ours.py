@@ -27,6 +27,7 @@ from .measure import (
     time_inference,
     time_to_accuracy,
 )
+from .rows_onnx import benchmark_onnx
 from .settings import MB, BenchmarkSettings, Data, Row, scores
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,9 @@ def benchmark_ours(settings: BenchmarkSettings, data: Data, workdir: Path) -> tu
         rows["bf16"] = benchmark_bf16(settings, data, model, tokenizer, row)
     if "one_thread" not in settings.skip and settings.threads > 1:
         rows["one_thread"] = benchmark_one_thread(settings, data, model, tokenizer, row)
+    for key, quantize in (("onnx", None), ("onnx_int8", "int8")):
+        if key not in settings.skip:
+            rows[key] = benchmark_onnx(settings, data, folder, workdir, row, rows.get("predict"), quantize)
     return rows, info
 
 

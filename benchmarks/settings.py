@@ -19,6 +19,8 @@ ROW_NAMES = (
     "int8",
     "bf16",
     "one_thread",
+    "onnx",
+    "onnx_int8",
     "tfidf",
     "fasttext",
     "naive",

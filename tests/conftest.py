@@ -51,7 +51,7 @@ def subprocess_env(**extra: str) -> dict:
 # reads the full files) or the Hub test server (pushes, remote-code loads in child processes), and these modules,
 # which start a Jupyter kernel, a browser, the Space's server or child Python processes throughout.
 SLOW_FIXTURES = {"emotion_dir", "hub_server"}
-SLOW_MODULES = {"test_notebook", "test_space_browser", "test_space", "test_auto_roundtrip"}
+SLOW_MODULES = {"test_notebook", "test_space_browser", "test_space", "test_auto_roundtrip", "test_serving"}
 
 
 def pytest_collection_modifyitems(items):
