@@ -15,6 +15,7 @@ everything else the model's config holds, without `auto_map`: the folder carries
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -94,6 +95,9 @@ def inference_session(path: Path, threads: int | None = None):
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings about unused initialisers are noise here
+    if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+        # A busy machine (modeling_lstm/hardware.py): threads that spin while waiting steal the cores others need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
