@@ -1,4 +1,4 @@
-"""Length-sorted batches of tokenised texts, shared by predict.py / evaluate.py and the pipeline shipped with a model.
+"""Length-sorted batches of tokenised texts, shared by predict.py / evaluate_model.py and the pipeline shipped with a model.
 
 Self-contained (imports only torch): this file ships to the Hub with the model, next to `pipeline_lstm.py`.
 """

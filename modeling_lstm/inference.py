@@ -23,8 +23,9 @@ def resolve_dtype(choice: str) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16}[choice]
 
 
-def add_dtype_argument(parser) -> None:
-    """`--dtype` for the scripts that load a classifier (predict.py, evaluate_model.py)."""
+def add_runtime_arguments(parser) -> None:
+    """`--dtype` and `--backend` for the scripts that load a classifier (predict.py, evaluate_model.py); `load_classifier`
+    checks `--backend`, so a bad value is one error line."""
     parser.add_argument(
         "--dtype",
         choices=DTYPES,
@@ -32,10 +33,6 @@ def add_dtype_argument(parser) -> None:
         help="bfloat16 is 1.29-1.55x faster in batches on CPUs with native bf16 (AVX512-BF16, AMX), with rare changes in the "
         "predicted label; auto picks it there and float32 elsewhere.",
     )
-
-
-def add_backend_argument(parser) -> None:
-    """`--backend` for predict.py and evaluate.py (checked by `load_classifier`: a bad value is one error line)."""
     parser.add_argument(
         "--backend",
         default="torch",

@@ -12,8 +12,7 @@ from modeling_lstm.cli import run_cli
 from modeling_lstm.data import load_labelled_file
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import (
-    add_backend_argument,
-    add_dtype_argument,
+    add_runtime_arguments,
     load_classifier,
     predict_probabilities,
     set_inference_threads,
@@ -34,8 +33,7 @@ def parse_args(argv=None):
     parser.add_argument("--label_column", default=None)
     parser.add_argument("--drop_empty", action="store_true", help="Skip empty texts instead of failing.")
     parser.add_argument("--batch_size", type=int, default=64)
-    add_dtype_argument(parser)
-    add_backend_argument(parser)
+    add_runtime_arguments(parser)
     parser.add_argument("--output", default=None, help="JSON file for the metrics (default: print only).")
     return parser.parse_args(argv)
 

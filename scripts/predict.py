@@ -16,8 +16,7 @@ from pathlib import Path
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import (
-    add_backend_argument,
-    add_dtype_argument,
+    add_runtime_arguments,
     load_classifier,
     predict_probabilities,
     set_inference_threads,
@@ -37,8 +36,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
     parser.add_argument("--batch_size", type=int, default=64)
-    add_dtype_argument(parser)
-    add_backend_argument(parser)
+    add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
 

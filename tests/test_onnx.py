@@ -152,7 +152,7 @@ def test_predict_and_evaluate_scripts_with_the_onnx_backend(trained_dir, exporte
     metrics = {
         backend: run_python(
             [
-                "scripts/evaluate.py",
+                "scripts/evaluate_model.py",
                 "--model",
                 model,
                 "--backend",
