@@ -141,12 +141,6 @@ class DataArguments:
             "positives by negatives/positives (multi-label pos_weight)."
         },
     )
-    per_label_thresholds: bool = field(
-        default=False,
-        metadata={
-            "help": "Multi-label: tune one decision threshold per label on validation, not one for all."
-        },
-    )
     validation_split_percentage: int = field(
         default=10,
         metadata={"help": "Share of train held out (stratified) when there is no validation split."},
@@ -276,6 +270,12 @@ class TrainArguments:
             "help": "A validation metric: accuracy, macro_f1, loss (single-label); micro_f1, macro_f1, samples_f1, "
             "subset_accuracy, hamming_loss (multi-label); pearson, spearman, mae, rmse, r2 or <target>_<metric> "
             "(regression). Default: accuracy, macro_f1 or pearson by problem type."
+        },
+    )
+    per_label_thresholds: bool = field(
+        default=False,
+        metadata={
+            "help": "Multi-label: tune one decision threshold per label on validation, not one for all."
         },
     )
     early_stopping_patience: int | None = field(

@@ -319,12 +319,7 @@ def carve_missing_validation(splits: DatasetDict, data_args: DataArguments, seed
         splits["train"], splits["validation"] = carve_validation(
             splits["train"], data_args.validation_split_percentage, seed
         )
-<<<<<<< HEAD
-    warn_about_rare_classes(splits, data_args)
-    return DatasetDict(splits)
-=======
     return splits
->>>>>>> 50dc625 (Multi-label and regression data: --problem_type (auto decides and logs why), list/separator/0-1 columns, numeric targets; config class weights, thresholds, target statistics; loss uses them)
 
 
 def warn_about_rare_classes(splits: dict[str, Dataset], data_args: DataArguments) -> None:
@@ -453,10 +448,9 @@ def load_problem(data_args: DataArguments, seed: int) -> LabelledData:
     if data_args.normalize_targets and problem_type != REGRESSION:
         raise UserInputError(f"--normalize_targets is for regression; the data is {problem_type}")
     if problem_type == SINGLE_LABEL:
-        splits = encode_single_labels(raw, data_args)
-        return LabelledData(
-            carve_missing_validation(splits, data_args, seed), problem_type, splits_names(splits)
-        )
+        splits = carve_missing_validation(encode_single_labels(raw, data_args), data_args, seed)
+        warn_about_rare_classes(splits, data_args)
+        return LabelledData(splits, problem_type, splits_names(splits))
     names = label_names_for(problem_type, columns, where, train_source)
     splits = DatasetDict(
         {
