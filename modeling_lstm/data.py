@@ -480,3 +480,33 @@ def log_label_counts(splits: DatasetDict) -> None:
             int((counts == 0).sum()),
             int((counts > 1).sum()),
         )
+
+
+def load_labelled_vectors(
+    file: str,
+    problem_type: str,
+    label_names: list[str],
+    columns: DataArguments,
+) -> Dataset:
+    """A multi-label or regression evaluation file, validated like training data, its labels encoded as float
+    vectors over a trained model's labels. `columns` gives the text/label column options; without a label column,
+    a file holding a column per label name (as --label_columns trained the model) is read that way."""
+    data_args = DataArguments(
+        test_file=file,
+        text_column=columns.text_column,
+        label_column=columns.label_column,
+        label_columns=columns.label_columns,
+        label_separator=columns.label_separator,
+        drop_empty=columns.drop_empty,
+    )
+    dataset = load_local_files(data_args)["test"]
+    named_columns = all(name in dataset.column_names for name in label_names)
+    if not (data_args.label_column or data_args.label_columns) and (
+        named_columns or problem_type == REGRESSION
+    ):
+        data_args.label_columns = list(label_names)
+    if data_args.label_columns and list(data_args.label_columns) != list(label_names):
+        raise UserInputError(
+            f"--label_columns {' '.join(data_args.label_columns)}: the model's labels are {', '.join(label_names)}"
+        )
+    return encode_vector_split(dataset, data_args, problem_type, label_names, file, known_as="model's")

@@ -63,23 +63,22 @@ def label_thresholds(config) -> np.ndarray:
     return np.asarray(config.thresholds if config.thresholds else [config.threshold] * config.num_labels)
 
 
-def score_outputs(problem_type: str, logits: np.ndarray, labels: np.ndarray, metric, config) -> dict:
-    """The metric module's scores for gathered logits (texts, num_labels) and references."""
+def score_outputs(problem_type: str, scores: np.ndarray, labels: np.ndarray, metric, config) -> dict:
+    """The metric module's report for model scores (texts, num_labels; see `inference.scores_from_logits`) and
+    references: the argmax class, the labels whose probability reaches their threshold, or the values."""
     label_names = [config.id2label[i] for i in range(config.num_labels)]
-    if problem_type == SINGLE_LABEL:
-        return metric.compute(
-            predictions=logits.argmax(-1).tolist(), references=labels.tolist(), label_names=label_names
-        )
     if problem_type == MULTI_LABEL:
-        predicted = (sigmoid(logits) >= label_thresholds(config)).astype(int)
+        predicted = (scores >= label_thresholds(config)).astype(int)
         return metric.compute(
             predictions=predicted.tolist(), references=labels.astype(int).tolist(), label_names=label_names
         )
-    return metric.compute(predictions=logits.tolist(), references=labels.tolist(), target_names=label_names)
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-logits))
+    if problem_type == REGRESSION:
+        return metric.compute(
+            predictions=scores.tolist(), references=labels.tolist(), target_names=label_names
+        )
+    return metric.compute(
+        predictions=scores.argmax(-1).tolist(), references=labels.tolist(), label_names=label_names
+    )
 
 
 def f1_per_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,10 +88,10 @@ def f1_per_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
     return true_positives, predicted.sum(axis=1) + (labels > 0.5).sum(axis=0)[None]
 
 
-def tune_thresholds(logits: np.ndarray, labels: np.ndarray, metric_name: str, per_label: bool) -> dict:
+def tune_thresholds(probabilities: np.ndarray, labels: np.ndarray, metric_name: str, per_label: bool) -> dict:
     """Config fields: the global threshold maximising the validation metric (micro-F1 unless macro-F1 is chosen),
     and with `per_label` each label's own F1-maximising threshold."""
-    true_positives, positives = f1_per_threshold(sigmoid(logits), labels)
+    true_positives, positives = f1_per_threshold(probabilities, labels)
     if metric_name == "macro_f1":
         objective = (2 * true_positives / np.maximum(positives, 1)).mean(axis=1)
     else:
