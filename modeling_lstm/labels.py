@@ -55,6 +55,13 @@ def decide_problem_type(columns: dict[str, list], where: LabelSource, requested:
     if where.several:
         if requested == SINGLE_LABEL:
             raise contradiction(source, requested, f"{where.describe()} gives several labels per row")
+        for column, values in columns.items():
+            bad = first_row(values, lambda value: value is not None and not isinstance(value, (int, float)))
+            if bad is not None:
+                raise UserInputError(
+                    f"{source} row {bad + 1}, column '{column}': {values[bad]!r} is not a number "
+                    "(--label_columns hold 0/1 labels or numeric targets)"
+                )
         binary = all(
             all(value in (0, 1) for value in values if value is not None) for values in columns.values()
         )
@@ -173,7 +180,7 @@ def multi_hot_from_lists(
 
 def multi_hot_from_columns(columns: dict[str, list], source: str) -> list[list[float]]:
     for column, values in columns.items():
-        bad = first_row(values, lambda value: value not in (0, 1) or value is None)
+        bad = first_row(values, lambda value: value not in (0, 1))
         if bad is not None:
             raise UserInputError(
                 f"{source} row {bad + 1}, column '{column}': {values[bad]!r} is not 0 or 1 (a multi-label column "

@@ -84,6 +84,23 @@ def emotion_dir() -> Path:
     return shared_dataset("emotion")
 
 
+def shared_dataset(name: str, first_file: str) -> Path:
+    path = SHARED_DATASETS / name
+    if not (path / first_file).exists():
+        pytest.skip(f"real data not found: {path} is absent (../shared/datasets sits beside the repo in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def goemotions_dir() -> Path:
+    return shared_dataset("goemotions", "train.jsonl")
+
+
+@pytest.fixture(scope="session")
+def emobank_dir() -> Path:
+    return shared_dataset("emobank", "train.csv")
+
+
 @pytest.fixture(scope="session")
 def tiny_texts_and_labels() -> tuple[list[str], list[int], list[str]]:
     names = sorted(TINY_TEXTS)
