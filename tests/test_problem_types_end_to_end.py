@@ -1,0 +1,207 @@
+"""Multi-label (goemotions) and regression (emobank) end to end on slices of the real data: train, reload with
+`pipeline` in a fresh process without the package, predict.py, evaluate.py, the saved threshold."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, subprocess_env
+from test_training import results_of, run_python
+
+TINY = ["--embedding_dim", "16", "--hidden_size", "16", "--vocab_size", "2000", "--lowercase",
+        "--num_train_epochs", "1", "--learning_rate", "0.01", "--max_train_samples", "1500",
+        "--max_eval_samples", "300"]  # fmt: skip
+PROBES = ["I love you so much, thank you!", "This is disgusting and I am angry.", "what?"]
+
+PIPELINE_CHILD = """
+import json, sys
+from transformers import pipeline
+classifier = pipeline("text-classification", model=sys.argv[1], trust_remote_code=True, top_k=None)
+print(json.dumps({
+    "outputs": classifier(json.loads(sys.argv[2])),
+    "our_modules": sorted(name for name in sys.modules if name.split(".")[0] == "modeling_lstm"),
+}))
+"""
+
+
+def first_lines(source, target, count: int):
+    target.write_text("".join(source.read_text(encoding="utf-8").splitlines(keepends=True)[:count]))
+    return target
+
+
+def pipeline_in_fresh_process(model_dir, cwd) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", PIPELINE_CHILD, str(model_dir), json.dumps(PROBES)],
+        cwd=cwd,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def predict_lines(model_dir) -> list[dict]:
+    result = run_python(["scripts/predict.py", "--model", str(model_dir), *PROBES])
+    return [json.loads(line) for line in result.stdout.strip().splitlines()]
+
+
+def config_of(model_dir) -> dict:
+    return json.loads((model_dir / "config.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def goemotions_run(goemotions_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("goemotions")
+    test_file = first_lines(goemotions_dir / "test.jsonl", folder / "test.jsonl", 300)
+    output_dir = folder / "model"
+    run_python(
+        ["scripts/train.py", "--data_dir", str(goemotions_dir), "--test_file", str(test_file),
+         "--output_dir", str(output_dir), "--per_label_thresholds", *TINY]
+    )  # fmt: skip
+    return output_dir, test_file
+
+
+@pytest.fixture(scope="module")
+def emobank_run(emobank_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("emobank")
+    test_file = first_lines(emobank_dir / "test.csv", folder / "test.csv", 301)
+    output_dir = folder / "model"
+    run_python(
+        ["scripts/train.py", "--data_dir", str(emobank_dir), "--test_file", str(test_file),
+         "--output_dir", str(output_dir), "--label_columns", "valence", "arousal", "dominance",
+         "--normalize_targets", *TINY]
+    )  # fmt: skip
+    return output_dir, test_file
+
+
+def test_multi_label_folder_config_and_results(goemotions_run):
+    model_dir, _ = goemotions_run
+    config = config_of(model_dir)
+    names = [config["id2label"][str(i)] for i in range(28)]
+    assert config["problem_type"] == "multi_label_classification"
+    assert names == sorted(names) and "neutral" in names
+    assert len(config["thresholds"]) == 28 and 0 < config["threshold"] < 1
+    results = results_of(model_dir)
+    for metric in ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss"):
+        assert f"test_{metric}" in results
+    assert list(results["test_per_class"]) == names
+    assert (model_dir / "label_f1.png").is_file() and not (model_dir / "confusion_matrix.png").exists()
+
+
+def test_multi_label_pipeline_gives_sigmoid_scores_and_predict_applies_thresholds(goemotions_run, tmp_path):
+    model_dir, _ = goemotions_run
+    child = pipeline_in_fresh_process(model_dir, tmp_path)
+    assert child["our_modules"] == []
+    config = config_of(model_dir)
+    thresholds = dict(zip([config["id2label"][str(i)] for i in range(28)], config["thresholds"], strict=True))
+    for text_scores, line in zip(child["outputs"], predict_lines(model_dir), strict=True):
+        pipeline_scores = {item["label"]: item["score"] for item in text_scores}
+        assert len(pipeline_scores) == 28 and all(0 < score < 1 for score in pipeline_scores.values())
+        assert abs(sum(pipeline_scores.values()) - 1) > 0.01  # independent sigmoids, not a softmax
+        assert line["scores"] == pytest.approx(pipeline_scores, abs=1e-5)
+        above = [name for name, score in pipeline_scores.items() if score >= thresholds[name]]
+        assert sorted(line["labels"]) == sorted(above)
+
+
+def test_multi_label_evaluate_reproduces_the_test_results(goemotions_run, tmp_path):
+    model_dir, test_file = goemotions_run
+    output = tmp_path / "metrics.json"
+    run_python(
+        [
+            "scripts/evaluate.py",
+            "--model",
+            str(model_dir),
+            "--test_file",
+            str(test_file),
+            "--output",
+            str(output),
+        ]
+    )
+    scores, results = json.loads(output.read_text()), results_of(model_dir)
+    for metric in ("micro_f1", "macro_f1", "samples_f1", "hamming_loss"):
+        assert scores[metric] == pytest.approx(results[f"test_{metric}"], abs=1e-6)
+
+
+def test_saved_threshold_is_the_one_used(goemotions_run, tmp_path):
+    """Thresholds of 0.999 in config.json: no label is predicted any more, and evaluation sees it."""
+    import shutil
+
+    model_dir, test_file = goemotions_run
+    strict_dir = tmp_path / "strict"
+    shutil.copytree(model_dir, strict_dir, ignore=shutil.ignore_patterns("checkpoints"))
+    config = config_of(strict_dir)
+    config.update(threshold=0.999, thresholds=[0.999] * 28)
+    (strict_dir / "config.json").write_text(json.dumps(config))
+    assert all(line["labels"] == [] for line in predict_lines(strict_dir))
+    from modeling_lstm.args import DataArguments
+    from modeling_lstm.evaluation import evaluate_file
+    from modeling_lstm.inference import load_classifier
+
+    model, tokenizer = load_classifier(str(strict_dir))
+    assert evaluate_file(model, tokenizer, str(test_file), DataArguments(), 64)["micro_f1"] == 0.0
+
+
+def test_regression_folder_config_and_results(emobank_run):
+    model_dir, _ = emobank_run
+    config = config_of(model_dir)
+    assert config["problem_type"] == "regression"
+    assert config["id2label"] == {"0": "valence", "1": "arousal", "2": "dominance"}
+    assert len(config["target_mean"]) == len(config["target_std"]) == 3
+    assert all(low < high for low, high in zip(config["target_min"], config["target_max"], strict=True))
+    results = results_of(model_dir)
+    for name in (
+        "test_valence_pearson",
+        "test_arousal_spearman",
+        "test_dominance_mae",
+        "test_pearson",
+        "test_r2",
+    ):
+        assert name in results
+    assert (model_dir / "predicted_vs_true.png").is_file()
+
+
+def test_regression_pipeline_gives_values_on_the_targets_scale(emobank_run, tmp_path):
+    model_dir, _ = emobank_run
+    child = pipeline_in_fresh_process(model_dir, tmp_path)
+    assert child["our_modules"] == []
+    config = config_of(model_dir)
+    for text_scores, line in zip(child["outputs"], predict_lines(model_dir), strict=True):
+        values = {item["label"]: item["score"] for item in text_scores}
+        assert line["scores"] == pytest.approx(values, abs=1e-5)
+        # Standardised targets are mapped back: values sit near the 1-5 scale's training range, not around 0.
+        for index, name in enumerate(("valence", "arousal", "dominance")):
+            assert config["target_min"][index] - 1 < values[name] < config["target_max"][index] + 1
+
+
+def test_regression_evaluate_reproduces_the_test_results(emobank_run, tmp_path):
+    model_dir, test_file = emobank_run
+    output = tmp_path / "metrics.json"
+    run_python(
+        [
+            "scripts/evaluate.py",
+            "--model",
+            str(model_dir),
+            "--test_file",
+            str(test_file),
+            "--output",
+            str(output),
+        ]
+    )
+    scores, results = json.loads(output.read_text()), results_of(model_dir)
+    for metric in ("valence_pearson", "arousal_mae", "pearson", "rmse"):
+        assert scores[metric] == pytest.approx(results[f"test_{metric}"], abs=1e-5)
+
+
+def test_evaluate_names_a_missing_target_column(emobank_run, tmp_path):
+    model_dir, _ = emobank_run
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,valence,arousal\nhello,3.0,3.1\n")
+    result = subprocess.run(
+        [sys.executable, "scripts/evaluate.py", "--model", str(model_dir), "--test_file", str(bad)],
+        cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: no column 'dominance'")
