@@ -27,7 +27,7 @@ METRIC_NAMES = {
 }
 LOWER_IS_BETTER = ("loss", "hamming_loss", "mae", "rmse")
 # Multi-label thresholds tried on validation.
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+THRESHOLD_GRID = np.round(np.arange(0.025, 0.99, 0.025), 3)
 
 
 def metric_for_best_model(requested: str | None, problem_type: str, label_names: list[str]) -> str:
