@@ -205,3 +205,75 @@ def test_evaluate_names_a_missing_target_column(emobank_run, tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: no column 'dominance'")
+
+
+def card_of(model_dir):
+    from modeling_lstm.model_card import build_model_card
+
+    card = build_model_card(model_dir, "someone/model")
+    return card, {
+        (entry.metric_name, entry.dataset_split): entry.metric_value for entry in card.data.eval_results
+    }
+
+
+def test_multi_label_card_reports_f1_and_the_thresholds(goemotions_run):
+    model_dir, _ = goemotions_run
+    card, metrics = card_of(model_dir)
+    results, config = results_of(model_dir), config_of(model_dir)
+    assert metrics[("Micro F1", "test")] == results["test_micro_f1"]
+    assert metrics[("Macro F1", "test")] == results["test_macro_f1"]
+    assert "| 20 | neutral |" in card.text and f"| {config['thresholds'][20]:g} |" in card.text
+    assert 'threshold_of[s["label"]]' in card.text  # the usage snippet applies the saved thresholds
+
+
+def test_regression_card_reports_correlations_per_target(emobank_run):
+    model_dir, _ = emobank_run
+    card, metrics = card_of(model_dir)
+    results = results_of(model_dir)
+    assert metrics[("Pearson r (mean over targets)", "test")] == results["test_pearson"]
+    assert metrics[("Pearson r (arousal)", "test")] == results["test_arousal_pearson"]
+    assert metrics[("MAE (mean over targets)", "test")] == results["test_mae"]
+    assert "Per-target results (test split)" in card.text and "softmax" not in card.text
+
+
+# ---- the Space, through gradio_client -----------------------------------------------------------------------------
+
+
+def space_answers(model_dir, tmp_path) -> tuple[list, list]:
+    """(/predict answers for PROBES, the /predict_batch table) from the Space serving `model_dir`."""
+    from gradio_client import Client
+    from space_helpers import running_space
+
+    with running_space(model_dir, tmp_path / "app.log") as url:
+        client = Client(url, verbose=False)
+        answers = [client.predict(text, api_name="/predict") for text in PROBES]
+        table, _ = client.predict("\n".join(PROBES), None, api_name="/predict_batch")
+    return answers, table
+
+
+def test_space_marks_the_labels_above_their_threshold(goemotions_run, tmp_path):
+    model_dir, _ = goemotions_run
+    answers, table = space_answers(model_dir, tmp_path)
+    for answer, line in zip(answers, predict_lines(model_dir), strict=True):
+        label, _, note = answer
+        shown = {item["label"]: item["confidence"] for item in label["confidences"]}
+        assert len(shown) == 28  # every label's probability
+        expected = {
+            (f"{name} ✓" if name in line["labels"] else name): score for name, score in line["scores"].items()
+        }
+        assert shown == pytest.approx(expected, abs=1e-5)
+        assert all(f"**{name}**" in note for name in line["labels"])
+    assert table["headers"][:3] == ["text", "label", "p(admiration)"] and len(table["data"]) == len(PROBES)
+
+
+def test_space_shows_each_target_with_its_training_range(emobank_run, tmp_path):
+    model_dir, _ = emobank_run
+    answers, table = space_answers(model_dir, tmp_path)
+    config = config_of(model_dir)
+    for (_, _, note), line in zip(answers, predict_lines(model_dir), strict=True):
+        for index, (name, value) in enumerate(line["scores"].items()):
+            assert (
+                f"| {name} | {value:.3f} | {config['target_min'][index]:g} to {config['target_max'][index]:g} |"
+                in note
+            )
+    assert table["headers"] == ["text", "valence", "arousal", "dominance", "truncated"]
