@@ -106,23 +106,26 @@ def test_multi_label_pipeline_gives_sigmoid_scores_and_predict_applies_threshold
         assert sorted(line["labels"]) == sorted(above)
 
 
-def test_multi_label_evaluate_reproduces_the_test_results(goemotions_run, tmp_path):
-    model_dir, test_file = goemotions_run
+def evaluate_script(run, tmp_path) -> tuple[dict, dict]:
+    """evaluate.py's saved metrics on the run's test file, and the run's all_results.json."""
+    model_dir, test_file = run
     output = tmp_path / "metrics.json"
-    run_python(
-        [
-            "scripts/evaluate.py",
-            "--model",
-            str(model_dir),
-            "--test_file",
-            str(test_file),
-            "--output",
-            str(output),
-        ]
-    )
-    scores, results = json.loads(output.read_text()), results_of(model_dir)
-    for metric in ("micro_f1", "macro_f1", "samples_f1", "hamming_loss"):
-        assert scores[metric] == pytest.approx(results[f"test_{metric}"], abs=1e-6)
+    run_python(["scripts/evaluate.py", "--model", str(model_dir), "--test_file", str(test_file),
+                "--output", str(output)])  # fmt: skip
+    return json.loads(output.read_text()), results_of(model_dir)
+
+
+@pytest.mark.parametrize(
+    "run_fixture, metrics",
+    [
+        ("goemotions_run", ("micro_f1", "macro_f1", "samples_f1", "hamming_loss")),
+        ("emobank_run", ("valence_pearson", "arousal_mae", "pearson", "rmse")),
+    ],
+)
+def test_evaluate_reproduces_the_test_results(run_fixture, metrics, request, tmp_path):
+    scores, results = evaluate_script(request.getfixturevalue(run_fixture), tmp_path)
+    for metric in metrics:
+        assert scores[metric] == pytest.approx(results[f"test_{metric}"], abs=1e-5)
 
 
 def test_saved_threshold_is_the_one_used(goemotions_run, tmp_path):
@@ -174,25 +177,6 @@ def test_regression_pipeline_gives_values_on_the_targets_scale(emobank_run, tmp_
         # Standardised targets are mapped back: values sit near the 1-5 scale's training range, not around 0.
         for index, name in enumerate(("valence", "arousal", "dominance")):
             assert config["target_min"][index] - 1 < values[name] < config["target_max"][index] + 1
-
-
-def test_regression_evaluate_reproduces_the_test_results(emobank_run, tmp_path):
-    model_dir, test_file = emobank_run
-    output = tmp_path / "metrics.json"
-    run_python(
-        [
-            "scripts/evaluate.py",
-            "--model",
-            str(model_dir),
-            "--test_file",
-            str(test_file),
-            "--output",
-            str(output),
-        ]
-    )
-    scores, results = json.loads(output.read_text()), results_of(model_dir)
-    for metric in ("valence_pearson", "arousal_mae", "pearson", "rmse"):
-        assert scores[metric] == pytest.approx(results[f"test_{metric}"], abs=1e-5)
 
 
 def test_evaluate_names_a_missing_target_column(emobank_run, tmp_path):
