@@ -217,7 +217,7 @@ def test_regression_card_reports_correlations_per_target(emobank_run):
     assert metrics[("Pearson r (mean over targets)", "test")] == results["test_pearson"]
     assert metrics[("Pearson r (arousal)", "test")] == results["test_arousal_pearson"]
     assert metrics[("MAE (mean over targets)", "test")] == results["test_mae"]
-    assert "Per-target results (test split)" in card.text and "softmax" not in card.text
+    assert "Per-target results (test split)" in card.text and "logits.softmax" not in card.text
 
 
 # ---- the Space, through gradio_client -----------------------------------------------------------------------------
