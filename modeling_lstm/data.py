@@ -442,7 +442,9 @@ def load_problem(data_args: DataArguments, seed: int) -> LabelledData:
     raw = load_raw_splits(data_args)
     train_source = split_source(data_args, "train")
     # The text column is checked first, as the single-label path always did.
-    pick_column(raw["train"].column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", train_source)
+    pick_column(
+        raw["train"].column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", train_source
+    )
     where = label_source(raw["train"].column_names, data_args, train_source)
     columns = {column: raw["train"][column] for column in where.columns}
     problem_type, reason = decide_problem_type(columns, where, data_args.problem_type, train_source)
