@@ -1,7 +1,8 @@
 """Load, validate and encode text-classification data with `datasets`.
 
-The result of `load_splits` is a `DatasetDict` with `train`, `validation` and maybe `test`, each holding exactly two
-columns: `text` (non-empty strings) and `label` (a `ClassLabel` whose names become config.id2label). Every problem a
+The result of `load_problem` is a `DatasetDict` with `train`, `validation` and maybe `test`, each holding exactly
+two columns: `text` (non-empty strings) and `label` (a `ClassLabel` whose names become config.id2label, or for
+multi-label and regression a float vector, see labels.py), with the problem type decided once, here. Every problem a
 user can cause is a `UserInputError` that names the file, column, row or value.
 """
 
