@@ -296,7 +296,9 @@ def split_outputs(model, dataloader, accelerator) -> tuple[np.ndarray, np.ndarra
     """Scores (texts, num_labels; as the pipeline gives them), references and the mean unweighted loss over a
     split, from every process."""
     model.eval()
-    problem_type = model.config.problem_type
+    problem_type = accelerator.unwrap_model(
+        model
+    ).config.problem_type  # under DDP the config is on the inner model
     scores, references, losses = [], [], []
     with torch.inference_mode():
         for batch in dataloader:
@@ -614,7 +616,7 @@ def train_one_epoch(
 
 def evaluate_epoch(run: PreparedRun, state: TrainerState, epoch: int, train_loss: float, metric, train_args):
     """Validation scores of the epoch's weights, added to the history, logged and sent to the trackers."""
-    config = run.evaluated.config
+    config = run.accelerator.unwrap_model(run.evaluated).config
     outputs = split_outputs(run.evaluated, run.eval_loaders["validation"], run.accelerator)
     tune_on_validation(config, outputs, train_args.metric_for_best_model, train_args.per_label_thresholds)
     scores = scored(config, outputs, metric)
