@@ -49,6 +49,10 @@ VALUE_RULES = (
 
 
 def type_matches(value, types_allowed: tuple) -> bool:
+    if isinstance(value, list):  # --label_columns: a list of column names
+        return any(typing.get_origin(t) is list for t in types_allowed) and all(
+            isinstance(v, str) for v in value
+        )
     if isinstance(value, bool):
         return bool in types_allowed
     if isinstance(value, int):

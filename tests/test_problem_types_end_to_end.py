@@ -110,7 +110,7 @@ def evaluate_script(run, tmp_path) -> tuple[dict, dict]:
     """evaluate.py's saved metrics on the run's test file, and the run's all_results.json."""
     model_dir, test_file = run
     output = tmp_path / "metrics.json"
-    run_python(["scripts/evaluate.py", "--model", str(model_dir), "--test_file", str(test_file),
+    run_python(["scripts/evaluate_model.py", "--model", str(model_dir), "--test_file", str(test_file),
                 "--output", str(output)])  # fmt: skip
     return json.loads(output.read_text()), results_of(model_dir)
 
@@ -184,7 +184,7 @@ def test_evaluate_names_a_missing_target_column(emobank_run, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,valence,arousal\nhello,3.0,3.1\n")
     result = subprocess.run(
-        [sys.executable, "scripts/evaluate.py", "--model", str(model_dir), "--test_file", str(bad)],
+        [sys.executable, "scripts/evaluate_model.py", "--model", str(model_dir), "--test_file", str(bad)],
         cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 2
