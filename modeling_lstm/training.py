@@ -251,14 +251,17 @@ def label_config_fields(data, data_args) -> dict:
     return fields
 
 
-def build_model(model_args, data_args, tokenizer, data, trained_tokenizer: bool):
+def build_model(
+    model_args, data_args, tokenizer, label_names, trained_tokenizer: bool, label_fields: dict | None = None
+):
+    """The model for these labels; `label_fields` are the config fields the labels decide (label_config_fields)."""
     config = LSTMConfig(
         **model_args.config_kwargs(),
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
-        id2label=dict(enumerate(data.label_names)),
+        id2label=dict(enumerate(label_names)),
         text_cleaning=data_args.cleaning().to_dict() if trained_tokenizer else {},
-        **label_config_fields(data, data_args),
+        **(label_fields or {}),
     )
     vectors = None
     if model_args.pretrained_embeddings:
@@ -465,7 +468,14 @@ def build_tokenizer_model_and_data(
             output_dir / CHECKPOINTS / "tokenizer",
         )
         tokenizer_runtime = time.perf_counter() - tokenizer_start
-        model = build_model(model_args, data_args, tokenizer, data, not tokenizer_args.tokenizer_name)
+        model = build_model(
+            model_args,
+            data_args,
+            tokenizer,
+            data.label_names,
+            not tokenizer_args.tokenizer_name,
+            label_config_fields(data, data_args),
+        )
     with accelerator.main_process_first():
         encoded = tokenize_splits(
             splits, tokenizer, data_args.max_seq_length, data_args.preprocessing_num_workers
