@@ -49,7 +49,7 @@ VALUE_RULES = (
 
 
 def type_matches(value, types_allowed: tuple) -> bool:
-    if isinstance(value, list):  # --train_file a.csv b.csv: list[str]
+    if isinstance(value, list):  # --train_file a.csv b.csv, --label_columns a b: list[str]
         return list[str] in types_allowed and all(isinstance(item, str) for item in value)
     if isinstance(value, bool):
         return bool in types_allowed
@@ -115,6 +115,38 @@ class DataArguments:
     )
     label_column: str | None = field(
         default=None, metadata={"help": "Column with the labels (default: label, labels, category, ...)."}
+    )
+    problem_type: Literal[
+        "auto", "single_label_classification", "multi_label_classification", "regression"
+    ] = field(
+        default="auto",
+        metadata={
+            "help": "auto decides from the labels (and logs why): a list column, --label_separator or several 0/1 "
+            "--label_columns: multi-label; a float column or numeric --label_columns: regression; else single-label."
+        },
+    )
+    label_separator: str | None = field(
+        default=None, metadata={"help": 'Multi-label: split a string label column on this (e.g. ",").'}
+    )
+    label_columns: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Several label columns, their names becoming the labels: 0/1 columns (multi-label) or numeric "
+            "targets (regression), e.g. --label_columns valence arousal dominance."
+        },
+    )
+    normalize_targets: bool = field(
+        default=False,
+        metadata={
+            "help": "Regression: train on targets standardised with train statistics (undone at inference)."
+        },
+    )
+    class_weights: Literal["none", "balanced"] = field(
+        default="none",
+        metadata={
+            "help": "balanced: weight the loss by inverse class frequency in train (single-label), or each label's "
+            "positives by negatives/positives (multi-label pos_weight)."
+        },
     )
     validation_split_percentage: int = field(
         default=10,
@@ -270,7 +302,20 @@ class TrainArguments:
     )
     seed: int = 42
     group_by_length: bool = field(default=True, metadata={"help": "Batch texts of similar length together."})
-    metric_for_best_model: Literal["accuracy", "macro_f1", "loss"] = "accuracy"
+    metric_for_best_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "A validation metric: accuracy, macro_f1, loss (single-label); micro_f1, macro_f1, samples_f1, "
+            "subset_accuracy, hamming_loss (multi-label); pearson, spearman, mae, rmse, r2 or <target>_<metric> "
+            "(regression). Default: accuracy, macro_f1 or pearson by problem type."
+        },
+    )
+    per_label_thresholds: bool = field(
+        default=False,
+        metadata={
+            "help": "Multi-label: tune one decision threshold per label on validation, not one for all."
+        },
+    )
     early_stopping_patience: int | None = field(
         default=2, metadata={"help": "Stop after this many evaluations without improvement (None: never)."}
     )

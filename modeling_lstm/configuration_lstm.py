@@ -6,6 +6,15 @@ Self-contained (imports only transformers): this file ships to the Hub as remote
 from transformers import PreTrainedConfig
 
 POOLING_MODES = ("last", "mean", "max", "attention")
+PER_LABEL_FIELDS = (
+    "class_weights",
+    "pos_weight",
+    "thresholds",
+    "target_mean",
+    "target_std",
+    "target_min",
+    "target_max",
+)
 
 
 class LSTMConfig(PreTrainedConfig):
@@ -44,6 +53,19 @@ class LSTMConfig(PreTrainedConfig):
         text_cleaning (`dict`, *optional*):
             The cleaning applied to texts before tokenisation at training time, kept for the record (the tokenizer's
             normalizer applies it at inference).
+        class_weights (`list[float]`, *optional*):
+            Single-label: a cross-entropy weight per class (`--class_weights balanced`).
+        pos_weight (`list[float]`, *optional*):
+            Multi-label: the weight of each label's positives in the binary cross-entropy.
+        threshold (`float`, *optional*, defaults to 0.5):
+            Multi-label: a label is predicted when its sigmoid score reaches this (tuned on validation).
+        thresholds (`list[float]`, *optional*):
+            Multi-label: one threshold per label, used instead of `threshold` when set.
+        target_mean (`list[float]`, *optional*), target_std (`list[float]`, *optional*):
+            Regression with standardised targets: the model learns `(target - mean) / std` and its logits are
+            mapped back (`raw * std + mean`), so outputs are in the targets' own scale.
+        target_min (`list[float]`, *optional*), target_max (`list[float]`, *optional*):
+            Regression: each target's range in the training data, for display next to predictions.
 
     Example:
 
@@ -72,6 +94,14 @@ class LSTMConfig(PreTrainedConfig):
         initializer_range: float = 0.1,
         inference_length_buckets: int = 4,
         text_cleaning: dict | None = None,
+        class_weights: list[float] | None = None,
+        pos_weight: list[float] | None = None,
+        threshold: float = 0.5,
+        thresholds: list[float] | None = None,
+        target_mean: list[float] | None = None,
+        target_std: list[float] | None = None,
+        target_min: list[float] | None = None,
+        target_max: list[float] | None = None,
         **kwargs,
     ):
         for name, value in (
@@ -106,10 +136,26 @@ class LSTMConfig(PreTrainedConfig):
         self.initializer_range = initializer_range
         self.inference_length_buckets = inference_length_buckets
         self.text_cleaning = text_cleaning or {}
+        if not 0 < threshold < 1:
+            raise ValueError(f"LSTMConfig.threshold must be in (0, 1), got {threshold!r}")
+        self.threshold = float(threshold)
+        self.class_weights = class_weights
+        self.pos_weight = pos_weight
+        self.thresholds = thresholds
+        self.target_mean = target_mean
+        self.target_std = target_std
+        self.target_min = target_min
+        self.target_max = target_max
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         # transformers 5 leaves label2id unset when only id2label is given; pipelines and users expect both.
         if not self.label2id and self.id2label:
             self.label2id = {label: index for index, label in self.id2label.items()}
+        for name in PER_LABEL_FIELDS:
+            value = getattr(self, name)
+            if value is not None and len(value) != self.num_labels:
+                raise ValueError(
+                    f"LSTMConfig.{name} needs one value per label ({self.num_labels}), got {len(value)}"
+                )
 
 
 __all__ = ["LSTMConfig"]

@@ -1,7 +1,8 @@
 """Load, validate and encode text-classification data with `datasets`.
 
-The result of `load_splits` is a `DatasetDict` with `train`, `validation` and maybe `test`, each holding exactly two
-columns: `text` (non-empty strings) and `label` (a `ClassLabel` whose names become config.id2label). Every problem a
+The result of `load_problem` is a `DatasetDict` with `train`, `validation` and maybe `test`, each holding exactly
+two columns: `text` (non-empty strings) and `label` (a `ClassLabel` whose names become config.id2label, or for
+multi-label and regression a float vector, see labels.py), with the problem type decided once, here. Every problem a
 user can cause is a `UserInputError` that names the file, column, row or value.
 """
 
@@ -11,6 +12,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
@@ -19,6 +21,15 @@ from datasets import ClassLabel, Dataset, DatasetDict
 
 from .args import DataArguments
 from .errors import UserInputError
+from .labels import (
+    MULTI_LABEL,
+    REGRESSION,
+    SINGLE_LABEL,
+    LabelSource,
+    decide_problem_type,
+    encode_label_vectors,
+    label_names_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -327,8 +338,8 @@ def encode_labels(dataset: Dataset, names: list[str], source: str, known_as: str
     return dataset.cast_column("label", ClassLabel(names=names))
 
 
-def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
-    """Load, validate and encode: returns train / validation / (test) with `text` and `label` columns."""
+def load_raw_splits(data_args: DataArguments) -> DatasetDict:
+    """The splits as read (every column), cut to --max_train_samples / --max_eval_samples."""
     if data_args.data_dir:
         find_split_files(data_args)
     local = data_args.train_file is not None  # local files win over a Hub name
@@ -338,7 +349,11 @@ def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
     for split in ("validation", "test"):
         if split in raw and data_args.max_eval_samples is not None:
             raw[split] = raw[split].select(range(min(data_args.max_eval_samples, len(raw[split]))))
+    return raw
 
+
+def encode_single_labels(raw: DatasetDict, data_args: DataArguments) -> DatasetDict:
+    """One label per row: `label` becomes a ClassLabel with the train labels' names."""
     splits = {}
     for split, dataset in raw.items():
         source = split_source(data_args, split)
@@ -352,13 +367,20 @@ def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
         )
     for split in splits:
         splits[split] = encode_labels(splits[split], names, split_source(data_args, split))
+    return DatasetDict(splits)
 
+
+def load_splits(data_args: DataArguments, seed: int) -> DatasetDict:
+    """Load, validate and encode: returns train / validation / (test) with `text` and `label` columns."""
+    return load_problem(data_args, seed).splits
+
+
+def carve_missing_validation(splits: DatasetDict, data_args: DataArguments, seed: int) -> DatasetDict:
     if "validation" not in splits:
         splits["train"], splits["validation"] = carve_validation(
             splits["train"], data_args.validation_split_percentage, seed
         )
-    warn_about_rare_classes(splits, data_args)
-    return DatasetDict(splits)
+    return splits
 
 
 def warn_about_rare_classes(splits: dict[str, Dataset], data_args: DataArguments) -> None:
@@ -491,3 +513,133 @@ def load_labelled_file(
         dataset = dataset.cast_column("label", datasets.Value("string"))
         dataset = dataset.map(lambda row: {"label": names[int(row["label"])]})
     return encode_labels(clean_split(dataset, data_args, file), label_names, file, known_as="model's")
+
+
+@dataclass
+class LabelledData:
+    """The encoded splits and what data.py decided about their labels (saved in the config by training)."""
+
+    splits: DatasetDict
+    problem_type: str
+    label_names: list[str]
+
+
+def label_source(columns: list[str], data_args: DataArguments, source: str) -> LabelSource:
+    """Where the labels sit in a split's columns; --label_columns naming a missing column is an error."""
+    if data_args.label_columns:
+        if data_args.label_column:
+            raise UserInputError("give --label_column or --label_columns, not both")
+        missing = [column for column in data_args.label_columns if column not in columns]
+        if missing:
+            raise UserInputError(
+                f"{source}: no column '{missing[0]}' (--label_columns); available columns: {', '.join(columns)}"
+            )
+        if len(set(data_args.label_columns)) < len(data_args.label_columns):
+            raise UserInputError(
+                f"--label_columns {' '.join(data_args.label_columns)}: a column is named twice"
+            )
+        return LabelSource(list(data_args.label_columns), None, several=True)
+    label = pick_column(columns, data_args.label_column, LABEL_COLUMN_CANDIDATES, "label", source)
+    return LabelSource([label], data_args.label_separator, several=False)
+
+
+def encode_vector_split(
+    dataset: Dataset,
+    data_args: DataArguments,
+    problem_type: str,
+    names: list[str],
+    source: str,
+    known_as: str,
+) -> Dataset:
+    """`text` and a float-vector `label` (multi-hot or targets) of length len(names), then the usual text checks."""
+    where = label_source(dataset.column_names, data_args, source)
+    text = pick_column(dataset.column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", source)
+    if text in where.columns:
+        raise UserInputError(f"{source}: the text column '{text}' is also a label column")
+    columns = {column: dataset[column] for column in where.columns}
+    vectors = encode_label_vectors(problem_type, columns, where, names, source, known_as)
+    encoded = dataset.select_columns([text]).rename_columns({text: "text"} if text != "text" else {})
+    label_feature = datasets.Sequence(datasets.Value("float32"), length=len(names))
+    encoded = encoded.add_column("label", vectors, feature=label_feature)
+    return clean_split(encoded, data_args, source)
+
+
+def load_problem(data_args: DataArguments, seed: int) -> LabelledData:
+    """Load and validate the splits, decide the problem type once (logging why) and encode the labels."""
+    if data_args.label_separator is not None and not data_args.label_separator:
+        raise UserInputError("--label_separator must not be empty")
+    raw = load_raw_splits(data_args)
+    train_source = split_source(data_args, "train")
+    # The text column is checked first, as the single-label path always did.
+    pick_column(
+        raw["train"].column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", train_source
+    )
+    where = label_source(raw["train"].column_names, data_args, train_source)
+    columns = {column: raw["train"][column] for column in where.columns}
+    problem_type, reason = decide_problem_type(columns, where, data_args.problem_type, train_source)
+    logger.info("Problem type: %s (%s)", problem_type, reason)
+    if data_args.normalize_targets and problem_type != REGRESSION:
+        raise UserInputError(f"--normalize_targets is for regression; the data is {problem_type}")
+    if problem_type == SINGLE_LABEL:
+        splits = carve_missing_validation(encode_single_labels(raw, data_args), data_args, seed)
+        warn_about_rare_classes(splits, data_args)
+        return LabelledData(splits, problem_type, splits_names(splits))
+    names = label_names_for(problem_type, columns, where, train_source)
+    splits = DatasetDict(
+        {
+            split: encode_vector_split(
+                dataset, data_args, problem_type, names, split_source(data_args, split), "train"
+            )
+            for split, dataset in raw.items()
+        }
+    )
+    if problem_type == MULTI_LABEL:
+        log_label_counts(splits)
+    return LabelledData(carve_missing_validation(splits, data_args, seed), problem_type, names)
+
+
+def splits_names(splits: DatasetDict) -> list[str]:
+    return list(splits["train"].features["label"].names)
+
+
+def log_label_counts(splits: DatasetDict) -> None:
+    """Multi-label: how many texts carry no label, and how many several, per split."""
+    for split, dataset in splits.items():
+        counts = np.asarray(dataset["label"]).sum(axis=1)
+        logger.info(
+            "%s: %d texts, %d without a label, %d with several",
+            split,
+            len(counts),
+            int((counts == 0).sum()),
+            int((counts > 1).sum()),
+        )
+
+
+def load_labelled_vectors(
+    file: str,
+    problem_type: str,
+    label_names: list[str],
+    columns: DataArguments,
+) -> Dataset:
+    """A multi-label or regression evaluation file, validated like training data, its labels encoded as float
+    vectors over a trained model's labels. `columns` gives the text/label column options; without a label column,
+    a file holding a column per label name (as --label_columns trained the model) is read that way."""
+    data_args = DataArguments(
+        test_file=file,
+        text_column=columns.text_column,
+        label_column=columns.label_column,
+        label_columns=columns.label_columns,
+        label_separator=columns.label_separator,
+        drop_empty=columns.drop_empty,
+    )
+    dataset = load_local_files(data_args)["test"]
+    named_columns = all(name in dataset.column_names for name in label_names)
+    if not (data_args.label_column or data_args.label_columns) and (
+        named_columns or problem_type == REGRESSION
+    ):
+        data_args.label_columns = list(label_names)
+    if data_args.label_columns and list(data_args.label_columns) != list(label_names):
+        raise UserInputError(
+            f"--label_columns {' '.join(data_args.label_columns)}: the model's labels are {', '.join(label_names)}"
+        )
+    return encode_vector_split(dataset, data_args, problem_type, label_names, file, known_as="model's")

@@ -96,7 +96,8 @@ def set_inference_threads() -> None:
 def predict_probabilities(
     model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int | None = None
 ) -> torch.Tensor:
-    """Class probabilities (len(texts), num_labels), in the order of `texts`.
+    """Scores (len(texts), num_labels) in the order of `texts`: class probabilities, or per-label probabilities
+    (multi-label), or predicted values (regression), see `scores_from_logits`.
 
     The whole list is tokenised in one call: the Rust tokenizer then works on all of it in parallel, and
     transformers' per-call cost (Python lists, then tensors) is paid once, not per batch. The texts are then batched
@@ -116,8 +117,18 @@ def predict_probabilities(
             ids, batch_size, tokenizer.pad_token_id, left
         ):
             logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-            probabilities[rows] = logits.float().softmax(-1)
+            probabilities[rows] = scores_from_logits(logits.float(), model.config.problem_type)
     return probabilities
+
+
+def scores_from_logits(logits: torch.Tensor, problem_type: str | None) -> torch.Tensor:
+    """What the text-classification pipeline returns for the config's problem type: class probabilities (softmax),
+    independent label probabilities (sigmoid, multi-label) or the predicted values (regression)."""
+    if problem_type == "multi_label_classification":
+        return logits.sigmoid()
+    if problem_type == "regression":
+        return logits
+    return logits.softmax(-1)
 
 
 def top_labels(probabilities: torch.Tensor, id2label: dict, top_k: int) -> list[list[dict]]:
@@ -129,4 +140,30 @@ def top_labels(probabilities: torch.Tensor, id2label: dict, top_k: int) -> list[
             for s, i in zip(row_scores, row_indices, strict=True)
         ]
         for row_scores, row_indices in zip(scores, indices, strict=True)
+    ]
+
+
+def prediction_records(scores: torch.Tensor, config, top_k: int) -> list[dict]:
+    """Per text, what predict.py prints: the top classes (single-label), the labels whose probability reaches their
+    threshold with every label's probability (multi-label), or each target's value (regression)."""
+    names = [config.id2label[i] for i in range(config.num_labels)]
+    if config.problem_type == "regression":
+        return [{"scores": dict(zip(names, row.tolist(), strict=True))} for row in scores.float()]
+    if config.problem_type == "multi_label_classification":
+        thresholds = torch.tensor(config.thresholds or [config.threshold] * config.num_labels)
+        records = []
+        for row in scores.float():
+            chosen = [(names[i], row[i].item()) for i in (row >= thresholds).nonzero().flatten().tolist()]
+            records.append(
+                {
+                    "labels": [name for name, _ in sorted(chosen, key=lambda pair: -pair[1])],
+                    "scores": {
+                        name: round(value, 6) for name, value in zip(names, row.tolist(), strict=True)
+                    },
+                }
+            )
+        return records
+    return [
+        {"label": labels[0]["label"], "score": labels[0]["score"], "top_k": labels}
+        for labels in top_labels(scores, config.id2label, top_k)
     ]

@@ -22,8 +22,45 @@ from .errors import UserInputError
 
 TASK = "text-classification"
 TAGS = ["text-classification", "lstm", "pytorch", "custom_code", "modeling-lstm"]
-# (key suffix in all_results.json, model-index metric type, display name, metric args)
-METRICS = (("accuracy", "accuracy", "Accuracy", None), ("macro_f1", "f1", "Macro F1", {"average": "macro"}))
+SINGLE_LABEL, MULTI_LABEL, REGRESSION = (
+    "single_label_classification",
+    "multi_label_classification",
+    "regression",
+)
+# Per problem type: (key suffix in all_results.json, model-index metric type, display name, metric args)
+METRICS = {
+    SINGLE_LABEL: (
+        ("accuracy", "accuracy", "Accuracy", None),
+        ("macro_f1", "f1", "Macro F1", {"average": "macro"}),
+    ),
+    MULTI_LABEL: (
+        ("micro_f1", "f1", "Micro F1", {"average": "micro"}),
+        ("macro_f1", "f1", "Macro F1", {"average": "macro"}),
+    ),
+    REGRESSION: (
+        ("pearson", "pearsonr", "Pearson r (mean over targets)", None),
+        ("spearman", "spearmanr", "Spearman rho (mean over targets)", None),
+        ("mae", "mae", "MAE (mean over targets)", None),
+    ),
+}
+# The columns of the results table: (key suffix, header, as a percentage)
+RESULT_COLUMNS = {
+    SINGLE_LABEL: (("accuracy", "accuracy (%)", True), ("macro_f1", "macro F1 (%)", True)),
+    MULTI_LABEL: (
+        ("micro_f1", "micro F1 (%)", True),
+        ("macro_f1", "macro F1 (%)", True),
+        ("samples_f1", "samples F1 (%)", True),
+        ("subset_accuracy", "exact match (%)", True),
+        ("hamming_loss", "Hamming loss", False),
+    ),
+    REGRESSION: (
+        ("pearson", "Pearson r", False),
+        ("spearman", "Spearman rho", False),
+        ("mae", "MAE", False),
+        ("rmse", "RMSE", False),
+        ("r2", "R²", False),
+    ),
+}
 SPLIT_ORDER = ("validation", "eval", "test")  # order of the results tables; the headline prefers the last
 PLOT_TITLES = {"training_curves.png": "Training curves", "confusion_matrix.png": "Confusion matrix"}
 FALLBACK_EXAMPLES = ["I really enjoyed this, it was wonderful.", "This was a complete waste of time."]
@@ -57,9 +94,22 @@ class TrainedRun:
         return [id2label[key] for key in sorted(id2label, key=int)]
 
     @property
+    def problem_type(self) -> str:
+        return self.config.get("problem_type") or SINGLE_LABEL
+
+    @property
     def splits(self) -> list[str]:
-        """Evaluated splits (those with an accuracy), validation before test."""
-        found = [key.removesuffix("_accuracy") for key in self.results if key.endswith("_accuracy")]
+        """Evaluated splits (those with the problem type's first metric), validation before test."""
+        suffix = f"_{METRICS[self.problem_type][0][0]}"
+        found = [
+            split
+            for key in self.results
+            if key.endswith(suffix)
+            and (split := key.removesuffix(suffix)) not in ("train", "")
+            and not any(
+                split.endswith(f"_{label}") for label in self.labels
+            )  # regression: <split>_<target>_...
+        ]
         return sorted(found, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else -1, s))
 
     @property
@@ -166,10 +216,18 @@ def dataset_ref(data_args: dict) -> DatasetRef:
     return DatasetRef(None, "local-data", "local data (not recorded)", None)
 
 
+def card_metrics(run: TrainedRun) -> list[tuple]:
+    """The model-index metrics: the problem type's, and for several regression targets each one's Pearson r."""
+    metrics = list(METRICS[run.problem_type])
+    if run.problem_type == REGRESSION and len(run.labels) > 1:
+        metrics += [(f"{label}_pearson", "pearsonr", f"Pearson r ({label})", None) for label in run.labels]
+    return metrics
+
+
 def eval_results(run: TrainedRun, dataset: DatasetRef) -> list[EvalResult]:
     results = []
     for split in run.splits:
-        for suffix, metric_type, metric_name, metric_args in METRICS:
+        for suffix, metric_type, metric_name, metric_args in card_metrics(run):
             value = run.results.get(f"{split}_{suffix}")
             if value is None:
                 continue
@@ -209,7 +267,9 @@ def card_metadata(run: TrainedRun, repo_id: str, license: str = "apache-2.0") ->
         tags=TAGS,
         datasets=[dataset.hub_id] if dataset.hub_id else None,
         language=run.data_args.get("language"),
-        metrics=[metric_type for _, metric_type, _, _ in METRICS] if results else None,
+        metrics=list(dict.fromkeys(metric_type for _, metric_type, _, _ in METRICS[run.problem_type]))
+        if results
+        else None,
         eval_results=results or None,
         **extra,
     )
@@ -278,6 +338,15 @@ def _headline(run: TrainedRun) -> str | None:
     split = _headline_split(run)
     if split is None:
         return None
+    if run.problem_type == MULTI_LABEL:
+        micro, macro = run.results.get(f"{split}_micro_f1"), run.results.get(f"{split}_macro_f1")
+        return f"micro-F1 {_pct(micro)} %, macro-F1 {_pct(macro)} % on the {split} split"
+    if run.problem_type == REGRESSION:
+        per_target = ", ".join(
+            f"{label} {run.results.get(f'{split}_{label}_pearson', 0):.3f}" for label in run.labels
+        )
+        text = f"Pearson r {run.results.get(f'{split}_pearson', 0):.3f}"
+        return text + (f" ({per_target})" if len(run.labels) > 1 else "") + f" on the {split} split"
     accuracy, macro_f1 = run.results.get(f"{split}_accuracy"), run.results.get(f"{split}_macro_f1")
     text = f"accuracy {_pct(accuracy)} %"
     if macro_f1 is not None:
@@ -285,9 +354,28 @@ def _headline(run: TrainedRun) -> str | None:
     return f"{text} on the {split} split"
 
 
+def _thresholds(run: TrainedRun) -> list[float]:
+    """Multi-label: each label's decision threshold as saved in config.json."""
+    config = run.config
+    return list(config.get("thresholds") or [config.get("threshold", 0.5)] * len(run.labels))
+
+
 def _labels_table(run: TrainedRun) -> str:
     split = _headline_split(run)
     per_class = run.results.get(f"{split}_per_class") or {}
+    if run.problem_type == REGRESSION:
+        low, high = run.config.get("target_min"), run.config.get("target_max")
+        rows = [
+            [i, label, f"{low[i]:g} to {high[i]:g}" if low and high else "–"]
+            for i, label in enumerate(run.labels)
+        ]
+        return markdown_table(["id", "target", "range in training"], rows, right_align=(0,))
+    if run.problem_type == MULTI_LABEL:
+        rows = [
+            [i, label, (per_class.get(label) or {}).get("support", "–"), f"{threshold:g}"]
+            for i, (label, threshold) in enumerate(zip(run.labels, _thresholds(run), strict=True))
+        ]
+        return markdown_table(["id", "label", f"{split} examples", "threshold"], rows, right_align=(0, 2, 3))
     if per_class:
         rows = [
             [i, label, (per_class.get(label) or {}).get("support", 0)] for i, label in enumerate(run.labels)
@@ -362,24 +450,41 @@ def _training_paragraph(run: TrainedRun) -> str:
     return recorded + "Hyper-parameters as recorded in `training_args.yaml`:"
 
 
+def _number(value, percent: bool) -> str:
+    if not isinstance(value, (int, float)):
+        return "–"
+    return _pct(value) if percent else f"{value:.4f}"
+
+
 def _results_table(run: TrainedRun) -> str | None:
     if not run.splits:
         return None
-    rows = []
+    columns = (*RESULT_COLUMNS[run.problem_type], ("loss", "loss", False))
+    rows = [
+        [split, *(_number(run.results.get(f"{split}_{key}"), percent) for key, _, percent in columns)]
+        for split in run.splits
+    ]
+    header = ["split", *(title for _, title, _ in columns)]
+    return markdown_table(header, rows, right_align=tuple(range(1, len(header))))
+
+
+def _per_target_tables(run: TrainedRun) -> list[tuple[str, str]]:
+    """Regression: one row per target and metric columns, per split."""
+    columns = RESULT_COLUMNS[REGRESSION]
+    tables = []
     for split in run.splits:
-        loss = run.results.get(f"{split}_loss")
-        rows.append(
-            [
-                split,
-                _pct(run.results.get(f"{split}_accuracy")),
-                _pct(run.results.get(f"{split}_macro_f1")),
-                f"{loss:.4f}" if isinstance(loss, (int, float)) else "–",
-            ]
-        )
-    return markdown_table(["split", "accuracy (%)", "macro F1 (%)", "loss"], rows, right_align=(1, 2, 3))
+        rows = [
+            [label, *(_number(run.results.get(f"{split}_{label}_{key}"), False) for key, _, _ in columns)]
+            for label in run.labels
+        ]
+        header = ["target", *(title for _, title, _ in columns)]
+        tables.append((split, markdown_table(header, rows, right_align=tuple(range(1, len(header))))))
+    return tables
 
 
 def _per_class_tables(run: TrainedRun) -> list[tuple[str, str]]:
+    if run.problem_type == REGRESSION:
+        return _per_target_tables(run)
     tables = []
     for split in run.splits:
         per_class = run.results.get(f"{split}_per_class") or {}
@@ -422,12 +527,21 @@ def _limitations(run: TrainedRun, dataset: DatasetRef) -> list[str]:
             f"Quality differs by label: the weakest on the {split} split is `{label}` (F1 {_pct(weakest.get('f1'))} %, "
             f"{weakest.get('support', '?')} examples). Check the per-class table before relying on one label."
         )
-    items.append("Scores are softmax outputs of a small model, not calibrated probabilities.")
+    items.append(SCORE_CAVEATS[run.problem_type])
     items.append(
         "It reproduces the labelling choices and biases of its training data; do not use it to make decisions "
         "about people without human review."
     )
     return items
+
+
+SCORE_CAVEATS = {
+    SINGLE_LABEL: "Scores are softmax outputs of a small model, not calibrated probabilities.",
+    MULTI_LABEL: "Scores are independent sigmoid outputs per label (they do not sum to 1), not calibrated "
+    "probabilities; the thresholds were tuned on the validation split and may not suit other data.",
+    REGRESSION: "Predictions are not clipped to the targets' scale and regress towards the training mean: extreme "
+    "texts get less extreme values than people gave them.",
+}
 
 
 def _plots(run: TrainedRun) -> list[dict]:
@@ -440,10 +554,15 @@ def _plots(run: TrainedRun) -> list[dict]:
 def _summary(run: TrainedRun, repo_id: str, dataset: DatasetRef) -> str:
     labels = run.labels
     shown = ", ".join(f"`{label}`" for label in labels[:8]) + (", …" if len(labels) > 8 else "")
-    text = (
-        f"A {_architecture(run.config)} text classifier ({_human(run.num_parameters)} parameters) that sorts a "
-        f"text into one of {len(labels)} labels ({shown}), trained from scratch on {dataset.name}."
-    )
+    task = {
+        SINGLE_LABEL: f"text classifier ({_human(run.num_parameters)} parameters) that sorts a text into one of "
+        f"{len(labels)} labels ({shown})",
+        MULTI_LABEL: f"multi-label text classifier ({_human(run.num_parameters)} parameters) that tags a text with "
+        f"any number of {len(labels)} labels ({shown})",
+        REGRESSION: f"text regression model ({_human(run.num_parameters)} parameters) that predicts "
+        f"{len(labels)} score{'s' if len(labels) > 1 else ''} ({shown}) for a text",
+    }[run.problem_type]
+    text = f"A {_architecture(run.config)} {task}, trained from scratch on {dataset.name}."
     if headline := _headline(run):
         text += f" It reaches {headline}."
     return text
@@ -464,6 +583,9 @@ def render_body(run: TrainedRun, repo_id: str, onnx: bool = False) -> str:
         "architecture": _architecture(run.config),
         "num_parameters": f"{run.num_parameters:,}",
         "labels": [f"`{label}`" for label in run.labels],
+        "problem_type": run.problem_type,
+        "threshold": run.config.get("threshold", 0.5),
+        "per_label_thresholds": bool(run.config.get("thresholds")),
         "dataset_description": dataset.name,
         "headline": _headline(run),
         "examples": examples,

@@ -395,13 +395,26 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             pooled_only=True,  # logits alone may take the length-bucketed path
         )
         logits = self.classifier(self.dropout(outputs.pooler_output))  # (batch, num_labels)
+        logits = self.to_target_scale(logits)
         loss = None if labels is None else self.compute_loss(logits, labels)
         output = SequenceClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
         return output if return_dict else output.to_tuple()
 
+    def per_label(self, name: str, like: torch.Tensor) -> torch.Tensor | None:
+        """A per-label config list (class weights, target statistics) as a tensor beside `like`, or None."""
+        value = getattr(self.config, name, None)
+        return None if value is None else torch.tensor(value, dtype=like.dtype, device=like.device)
+
+    def to_target_scale(self, logits: torch.Tensor) -> torch.Tensor:
+        """Regression on standardised targets: outputs back in the targets' scale (raw * std + mean)."""
+        std = self.per_label("target_std", logits)
+        return logits if std is None else logits * std + self.per_label("target_mean", logits)
+
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy, binary cross-entropy or MSE by `config.problem_type`, with the config's class weights;
+        standardised targets are compared in their standardised scale."""
         if self.config.problem_type is None:
             if self.num_labels == 1:
                 self.config.problem_type = "regression"
@@ -410,10 +423,17 @@ class LSTMForSequenceClassification(LSTMPreTrainedModel):
             else:
                 self.config.problem_type = "multi_label_classification"
         if self.config.problem_type == "regression":
-            return F.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
+            labels = labels.view(logits.shape).to(logits.dtype)
+            std = self.per_label("target_std", logits)
+            if std is not None:
+                mean = self.per_label("target_mean", logits)
+                logits, labels = (logits - mean) / std, (labels - mean) / std
+            return F.mse_loss(logits, labels)
         if self.config.problem_type == "single_label_classification":
-            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1).long())
-        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+            weight = self.per_label("class_weights", logits)
+            return F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1).long(), weight=weight)
+        pos_weight = self.per_label("pos_weight", logits)
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=pos_weight)
 
 
 __all__ = ["LSTMPreTrainedModel", "LSTMModel", "LSTMForSequenceClassification"]

@@ -23,10 +23,10 @@ NOT_IDENTITY = frozenset(
 )  # fmt: skip
 
 
-def data_fingerprint(splits) -> str:
+def data_fingerprint(splits, label_names: list[str]) -> str:
     """A hash of the label names and of every train and validation text and label, in order."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(json.dumps(splits["train"].features["label"].names).encode())
+    digest.update(json.dumps(label_names).encode())
     for split in ("train", "validation"):
         digest.update(f"\0{split}\0".encode())
         for batch in splits[split].iter(batch_size=10_000):
@@ -34,8 +34,8 @@ def data_fingerprint(splits) -> str:
     return digest.hexdigest()
 
 
-def run_identity(arg_objects, splits) -> dict:
-    identity = {DATA_KEY: data_fingerprint(splits)}
+def run_identity(arg_objects, splits, label_names: list[str]) -> dict:
+    identity = {DATA_KEY: data_fingerprint(splits, label_names)}
     for args in arg_objects:
         identity |= {k: v for k, v in dataclasses.asdict(args).items() if k not in NOT_IDENTITY}
     return identity

@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.logging import get_logger
 from accelerate.scheduler import AcceleratedScheduler
 from accelerate.utils import set_seed
 from safetensors.torch import load_file, save_file
-from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
@@ -36,7 +36,7 @@ from .configuration_lstm import LSTMConfig
 from .data import (
     auto_max_seq_length,
     iter_texts,
-    load_splits,
+    load_problem,
     tokenize_splits,
     tokenizer_training_sample,
     truncation_stats,
@@ -44,10 +44,19 @@ from .data import (
 from .embeddings import initialise_embeddings, read_word_vectors
 from .errors import UserInputError
 from .hardware import resolve_mixed_precision
-from .metrics import load_classification_metric
+from .inference import scores_from_logits
+from .labels import MULTI_LABEL, REGRESSION, SINGLE_LABEL, balanced_weights, target_statistics
+from .metrics import load_problem_metric
 from .modeling_lstm import LSTMForSequenceClassification
 from .output_dir import CHECKPOINTS, folder_written_aside, prepare_output_dir, publish, write_text_atomic
-from .plots import plot_confusion_matrix, plot_training_curves
+from .plots import plot_confusion_matrix, plot_label_f1, plot_predicted_vs_true, plot_training_curves
+from .problem_types import (
+    losses_per_text,
+    lower_is_better,
+    metric_for_best_model,
+    score_outputs,
+    tune_thresholds,
+)
 from .run_identity import check_same_run, run_identity
 from .serving import add_serving_files
 from .tokenization import train_tokenizer
@@ -265,13 +274,28 @@ def load_or_train_tokenizer(
         ) from None
 
 
-def build_model(model_args, data_args, tokenizer, label_names, trained_tokenizer: bool):
+def label_config_fields(data, data_args) -> dict:
+    """Config fields the train labels decide: the problem type, class weights, the regression targets' range."""
+    fields = {"problem_type": data.problem_type}
+    labels = np.asarray(data.splits["train"]["label"])
+    if data_args.class_weights == "balanced":
+        fields.update(balanced_weights(labels, data.problem_type, len(data.label_names)))
+    if data.problem_type == REGRESSION:
+        fields.update(target_statistics(labels, data_args.normalize_targets))
+    return fields
+
+
+def build_model(
+    model_args, data_args, tokenizer, label_names, trained_tokenizer: bool, label_fields: dict | None = None
+):
+    """The model for these labels; `label_fields` are the config fields the labels decide (label_config_fields)."""
     config = LSTMConfig(
         **model_args.config_kwargs(),
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         id2label=dict(enumerate(label_names)),
         text_cleaning=data_args.cleaning().to_dict() if trained_tokenizer else {},
+        **(label_fields or {}),
     )
     vectors = None
     if model_args.pretrained_embeddings:
@@ -305,30 +329,46 @@ def make_optimizer(model, train_args):
     return torch.optim.AdamW(groups, lr=train_args.learning_rate, fused=True)
 
 
-def evaluate_split(model, dataloader, accelerator, metric, label_names) -> dict:
+def split_outputs(model, dataloader, accelerator) -> tuple[np.ndarray, np.ndarray, float]:
+    """Scores (texts, num_labels; as the pipeline gives them), references and the mean unweighted loss over a
+    split, from every process."""
     model.eval()
-    predictions, references, losses = [], [], []
+    problem_type = accelerator.unwrap_model(
+        model
+    ).config.problem_type  # under DDP the config is on the inner model
+    scores, references, losses = [], [], []
     with torch.inference_mode():
         for batch in dataloader:
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            loss = F.cross_entropy(logits.float(), batch["labels"], reduction="none")
-            gathered = accelerator.gather_for_metrics((logits.argmax(-1), batch["labels"], loss))
-            predictions.append(gathered[0].cpu())
+            loss = losses_per_text(logits, batch["labels"], problem_type)
+            batch_scores = scores_from_logits(logits.float(), problem_type)
+            gathered = accelerator.gather_for_metrics((batch_scores, batch["labels"], loss))
+            scores.append(gathered[0].cpu())
             references.append(gathered[1].cpu())
             losses.append(gathered[2].cpu())
-    scores = metric.compute(
-        predictions=torch.cat(predictions).tolist(),
-        references=torch.cat(references).tolist(),
-        label_names=label_names,
-    )
-    scores["loss"] = torch.cat(losses).mean().item()
-    return scores
+    mean_loss = torch.cat(losses).mean().item()
+    return torch.cat(scores).numpy(), torch.cat(references).numpy(), mean_loss
+
+
+def scored(config, outputs: tuple[np.ndarray, np.ndarray, float], metric) -> dict:
+    scores, references, loss = outputs
+    return {**score_outputs(config.problem_type, scores, references, metric, config), "loss": loss}
+
+
+def tune_on_validation(
+    config, outputs: tuple[np.ndarray, np.ndarray, float], metric_name: str, per_label: bool
+):
+    """Multi-label: set the config's thresholds to the ones that maximise the metric on these validation outputs,
+    so epochs are compared, and the model saved, at the thresholds it is used with."""
+    if config.problem_type == MULTI_LABEL:
+        probabilities, references, _ = outputs
+        config.update(tune_thresholds(probabilities, references, metric_name, per_label))
 
 
 def is_better(score: float, best: float | None, metric_name: str) -> bool:
     if best is None:
         return True
-    return score < best if metric_name == "loss" else score > best
+    return score < best if lower_is_better(metric_name) else score > best
 
 
 def save_checkpoint(
@@ -395,16 +435,26 @@ def prefixed(split: str, scores: dict) -> dict:
 
 
 def pick_widget_examples(
-    texts: list[str], labels: list[int], label_names: list[str], per_class: int = 1
+    texts: list[str],
+    labels: list,
+    label_names: list[str],
+    problem_type: str = SINGLE_LABEL,
+    per_class: int = 1,
 ) -> list[str]:
-    """Short example texts, one per class where possible, for the model card widget and the Space."""
+    """Short example texts, one per class where possible (the first few for regression), for the model card
+    widget and the Space."""
+    short = [(text, label) for text, label in zip(texts, labels, strict=True) if len(text) < 120]
+    if problem_type == REGRESSION:
+        return [text for text, _ in short[: len(label_names) + 2]]
     chosen = []
     for label_id in range(len(label_names)):
-        candidates = [
-            text for text, label in zip(texts, labels, strict=True) if label == label_id and len(text) < 120
-        ]
-        chosen += candidates[:per_class]
+        chosen += [text for text, label in short if has_label(label, label_id, problem_type)][:per_class]
     return chosen
+
+
+def has_label(label, label_id: int, problem_type: str) -> bool:
+    """Whether an encoded label (a class id, or a multi-hot vector) holds `label_id`."""
+    return label[label_id] > 0.5 if problem_type == MULTI_LABEL else label == label_id
 
 
 def make_accelerator(train_args, output_dir: Path, report_to: str | None) -> Accelerator:
@@ -428,18 +478,22 @@ def make_accelerator(train_args, output_dir: Path, report_to: str | None) -> Acc
 
 
 def load_data_and_prepare_output_dir(accelerator, arguments: tuple, output_dir: Path):
-    """The splits, the run's identity, the checkpoint to resume from (or None) and whether this run created the
-    output folder.
+    """The labelled splits, the run's identity, the checkpoint to resume from (or None) and whether this run created
+    the output folder.
 
     Everything the user gave is validated before anything is written, down to whether the checkpoint to resume
-    belongs to this run (same arguments, same data).
+    belongs to this run (same arguments, same data). The problem type is decided here, once, and
+    --metric_for_best_model resolved for it.
     """
     data_args, train_args = (
         arguments[0],
         arguments[-1],
     )  # (data, tokenizer, model, training) as parse_args gives
-    splits = load_splits(data_args, train_args.seed)
-    identity = run_identity(arguments, splits)
+    data = load_problem(data_args, train_args.seed)
+    train_args.metric_for_best_model = metric_for_best_model(
+        train_args.metric_for_best_model, data.problem_type, data.label_names
+    )
+    identity = run_identity(arguments, data.splits, data.label_names)
     checkpoint = None
     if train_args.resume_from_checkpoint:
         checkpoint = find_checkpoint(output_dir, train_args.resume_from_checkpoint)
@@ -454,7 +508,7 @@ def load_data_and_prepare_output_dir(accelerator, arguments: tuple, output_dir: 
             tracking=train_args.report_to != "none",
         )
     accelerator.wait_for_everyone()
-    return splits, identity, checkpoint, fresh_output_dir
+    return data, identity, checkpoint, fresh_output_dir
 
 
 def build_tokenizer_model_and_data(
@@ -462,7 +516,7 @@ def build_tokenizer_model_and_data(
     data_args,
     tokenizer_args,
     model_args,
-    splits,
+    data,
     seed: int,
     output_dir: Path,
     fresh_output_dir: bool,
@@ -470,7 +524,7 @@ def build_tokenizer_model_and_data(
 ):
     """The tokenizer (trained, or --tokenizer_name), the model, the tokenized splits, and what preparing them
     measured for all_results.json (the tokenizer's seconds, max_seq_length, truncation)."""
-    label_names = splits["train"].features["label"].names
+    splits = data.splits
     with removed_on_user_error(output_dir, fresh_output_dir and accelerator.is_main_process):
         tokenizer_start = time.perf_counter()
         tokenizer = load_or_train_tokenizer(
@@ -483,7 +537,14 @@ def build_tokenizer_model_and_data(
             identity,
         )
         tokenizer_runtime = time.perf_counter() - tokenizer_start
-        model = build_model(model_args, data_args, tokenizer, label_names, not tokenizer_args.tokenizer_name)
+        model = build_model(
+            model_args,
+            data_args,
+            tokenizer,
+            data.label_names,
+            not tokenizer_args.tokenizer_name,
+            label_config_fields(data, data_args),
+        )
     encoded, data_results = encode_splits(accelerator, tokenizer, splits, data_args, seed)
     return tokenizer, model, encoded, {"tokenizer_train_runtime": tokenizer_runtime, **data_results}
 
@@ -665,25 +726,25 @@ def train_one_epoch(
     return train_loss
 
 
-def evaluate_epoch(run: PreparedRun, state: TrainerState, epoch: int, train_loss: float, metric, label_names):
+def evaluate_epoch(run: PreparedRun, state: TrainerState, epoch: int, train_loss: float, metric, train_args):
     """Validation scores of the epoch's weights, added to the history, logged and sent to the trackers."""
-    scores = evaluate_split(
-        run.evaluated, run.eval_loaders["validation"], run.accelerator, metric, label_names
-    )
+    config = run.accelerator.unwrap_model(run.evaluated).config
+    outputs = split_outputs(run.evaluated, run.eval_loaders["validation"], run.accelerator)
+    tune_on_validation(config, outputs, train_args.metric_for_best_model, train_args.per_label_thresholds)
+    scores = scored(config, outputs, metric)
     entry = {
         "epoch": epoch + 1,
         "train_loss": train_loss,
         "learning_rate": run.scheduler.get_last_lr()[0],
         "seconds": state.train_seconds,
-        "validation_loss": scores["loss"],
-        "validation_accuracy": scores["accuracy"],
-        "validation_macro_f1": scores["macro_f1"],
+        **{f"validation_{name}": value for name, value in scores.items() if isinstance(value, float)},
     }
     state.history.append(entry)
+    shown = dict.fromkeys(["loss", *CURVE_METRICS[config.problem_type], train_args.metric_for_best_model])
     logger.info(
         f"epoch {epoch + 1}: train_loss {train_loss:.4f} lr {entry['learning_rate']:.2e} "
-        f"validation_loss {scores['loss']:.4f} accuracy {scores['accuracy']:.4f} "
-        f"macro_f1 {scores['macro_f1']:.4f} ({state.train_seconds:.1f}s)",
+        + " ".join(f"validation_{name} {scores[name]:.4f}" for name in shown)
+        + f" ({state.train_seconds:.1f}s)",
         main_process_only=True,
     )
     if run.accelerator.trackers:
@@ -715,7 +776,7 @@ def end_epoch(
     return stop
 
 
-def train_epochs(run: PreparedRun, state: TrainerState, metric, label_names, train_args, output_dir) -> bool:
+def train_epochs(run: PreparedRun, state: TrainerState, metric, train_args, output_dir) -> bool:
     """The epochs left to train, each evaluated; returns whether training stopped early."""
     progress = tqdm(
         total=run.total_updates,
@@ -726,7 +787,7 @@ def train_epochs(run: PreparedRun, state: TrainerState, metric, label_names, tra
     stopped_early = False
     for epoch in range(state.epoch, train_args.num_train_epochs):
         train_loss = train_one_epoch(run, state, epoch, train_args, output_dir, progress)
-        scores = evaluate_epoch(run, state, epoch, train_loss, metric, label_names)
+        scores = evaluate_epoch(run, state, epoch, train_loss, metric, train_args)
         stopped_early = end_epoch(run, state, epoch, scores, train_args, output_dir)
         if stopped_early:
             break
@@ -745,11 +806,28 @@ def best_model(accelerator, model, output_dir: Path):
 
 
 def final_results(
-    run: PreparedRun, model, state: TrainerState, stopped_early, metric, splits, encoded, data_results: dict
-) -> dict:
-    """all_results.json: how training went, then every split's scores with the best weights."""
+    run: PreparedRun,
+    model,
+    state: TrainerState,
+    stopped_early,
+    metric,
+    data,
+    encoded,
+    data_results: dict,
+    train_args,
+) -> tuple[dict, dict]:
+    """all_results.json: how training went, then every split's scores with the best weights (multi-label: at the
+    thresholds tuned on validation, saved in the config); and each split's (scores, references, loss)."""
     accelerator = run.accelerator
-    label_names = splits["train"].features["label"].names
+    splits, label_names, problem_type = data.splits, data.label_names, data.problem_type
+    outputs = {split: split_outputs(model, loader, accelerator) for split, loader in run.eval_loaders.items()}
+    metric_name = train_args.metric_for_best_model
+    tune_on_validation(model.config, outputs["validation"], metric_name, train_args.per_label_thresholds)
+    if problem_type == MULTI_LABEL:
+        logger.info(
+            f"Thresholds tuned on validation: {model.config.threshold} ({model.config.thresholds})",
+            main_process_only=True,
+        )
     results = {
         "train_loss": state.history[-1]["train_loss"],
         "train_runtime": state.train_seconds,
@@ -765,18 +843,22 @@ def final_results(
         "mixed_precision": accelerator.mixed_precision,
         "num_train_samples": len(encoded["train"]),
         "labels": label_names,
+        "problem_type": problem_type,
+        "metric_for_best_model": metric_name,
     }
-    for split, loader in run.eval_loaders.items():
-        results.update(prefixed(split, evaluate_split(model, loader, accelerator, metric, label_names)))
+    for split, split_output in outputs.items():
+        results.update(prefixed(split, scored(model.config, split_output, metric)))
         results[f"num_{split}_samples"] = len(encoded[split])
     results["widget_examples"] = pick_widget_examples(
-        splits["validation"]["text"], splits["validation"]["label"], label_names
+        splits["validation"]["text"], splits["validation"]["label"], label_names, problem_type
     )
     results["epoch_log"] = state.history
-    return results
+    return results, outputs
 
 
-def write_model_folder(accelerator, model, tokenizer, results: dict, arguments: tuple, argv) -> None:
+def write_model_folder(
+    accelerator, model, tokenizer, results: dict, outputs: dict, arguments: tuple, argv
+) -> None:
     """The model, tokenizer, arguments, results and plots, swapped into --output_dir in one go (main process)."""
     train_args = arguments[-1]  # (data, tokenizer, model, training) as parse_args returns them
     output_dir = Path(train_args.output_dir)
@@ -789,19 +871,41 @@ def write_model_folder(accelerator, model, tokenizer, results: dict, arguments: 
         add_serving_files(folder)  # handler.py and the fast pipeline, registered in config.json
         (folder / "training_args.yaml").write_text(args_to_yaml(arguments, argv), encoding="utf-8")
         (folder / "all_results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        curves = CURVE_METRICS[final_model.config.problem_type]
         plot_training_curves(
-            results["epoch_log"], folder / "training_curves.png", train_args.metric_for_best_model
+            results["epoch_log"], folder / "training_curves.png", train_args.metric_for_best_model, curves
         )
-        matrix_split = "test" if "test_confusion_matrix" in results else "validation"
-        matrix = results[f"{matrix_split}_confusion_matrix"]
-        plot_confusion_matrix(
-            matrix, results["labels"], folder / "confusion_matrix.png", f"Confusion matrix ({matrix_split})"
-        )
+        write_problem_plots(final_model.config, folder, results, outputs)
 
     publish(output_dir, write_files)
     logger.info(f"Saved the model folder {output_dir}", main_process_only=True)
     summary = {k: round(v, 4) for k, v in results.items() if isinstance(v, float)}
     logger.info(f"Results: {json.dumps(summary)}", main_process_only=True)
+
+
+# Validation metrics drawn per epoch beside the one that picks the best epoch.
+CURVE_METRICS = {
+    SINGLE_LABEL: ("accuracy", "macro_f1"),
+    MULTI_LABEL: ("micro_f1", "macro_f1"),
+    REGRESSION: ("pearson", "spearman"),
+}
+
+
+def write_problem_plots(config, folder: Path, results: dict, outputs: dict) -> None:
+    """The confusion matrix (single-label), per-label F1 bars (multi-label) or predicted-vs-true scatter plots
+    (regression), on test when there is one."""
+    split = "test" if "test" in outputs else "validation"
+    label_names = [config.id2label[i] for i in range(config.num_labels)]
+    if config.problem_type == SINGLE_LABEL:
+        matrix = results[f"{split}_confusion_matrix"]
+        plot_confusion_matrix(
+            matrix, label_names, folder / "confusion_matrix.png", f"Confusion matrix ({split})"
+        )
+    elif config.problem_type == MULTI_LABEL:
+        plot_label_f1(results[f"{split}_per_class"], folder / "label_f1.png", f"F1 per label ({split})")
+    else:
+        predicted, references, _ = outputs[split]
+        plot_predicted_vs_true(predicted, references, label_names, folder / "predicted_vs_true.png", split)
 
 
 def push_model_folder(train_args) -> None:
@@ -821,7 +925,7 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
     accelerator = make_accelerator(train_args, output_dir, report_to)
     set_seed(train_args.seed)
     arguments = (data_args, tokenizer_args, model_args, train_args)
-    splits, identity, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
+    data, identity, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
         accelerator, arguments, output_dir
     )
     tokenizer, model, encoded, data_results = build_tokenizer_model_and_data(
@@ -829,25 +933,26 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         data_args,
         tokenizer_args,
         model_args,
-        splits,
+        data,
         train_args.seed,
         output_dir,
         fresh_output_dir,
         identity,
     )
     run = prepare_run(accelerator, model, *build_loaders(encoded, tokenizer, train_args), train_args)
-    metric = load_classification_metric()
+    metric = load_problem_metric(data.problem_type)
     if report_to:
         init_trackers(accelerator, model_args, train_args)
     state = restore_state(run, checkpoint, identity)
-    label_names = splits["train"].features["label"].names
-    stopped_early = train_epochs(run, state, metric, label_names, train_args, output_dir)
+    stopped_early = train_epochs(run, state, metric, train_args, output_dir)
 
     # The best epoch's weights, not the last ones, are evaluated and saved.
     model = best_model(accelerator, run.model, output_dir)
-    results = final_results(run, model, state, stopped_early, metric, splits, encoded, data_results)
+    results, outputs = final_results(
+        run, model, state, stopped_early, metric, data, encoded, data_results, train_args
+    )
     if accelerator.is_main_process:
-        write_model_folder(accelerator, model, tokenizer, results, arguments, argv)
+        write_model_folder(accelerator, model, tokenizer, results, outputs, arguments, argv)
     accelerator.wait_for_everyone()
     if report_to:
         accelerator.end_training()

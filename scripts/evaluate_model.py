@@ -8,16 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+from modeling_lstm.args import DataArguments
 from modeling_lstm.cli import run_cli
-from modeling_lstm.data import load_labelled_file
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.inference import (
-    add_runtime_arguments,
-    load_classifier,
-    predict_probabilities,
-    set_inference_threads,
-)
-from modeling_lstm.metrics import load_classification_metric
+from modeling_lstm.evaluation import evaluate_file, report_lines
+from modeling_lstm.inference import add_runtime_arguments, load_classifier, set_inference_threads
 
 
 def parse_args(argv=None):
@@ -31,6 +26,15 @@ def parse_args(argv=None):
     )
     parser.add_argument("--text_column", default=None)
     parser.add_argument("--label_column", default=None)
+    parser.add_argument(
+        "--label_columns",
+        nargs="+",
+        default=None,
+        help="One column per label or target (default: the model's).",
+    )
+    parser.add_argument(
+        "--label_separator", default=None, help="Multi-label: split the label column on this."
+    )
     parser.add_argument("--drop_empty", action="store_true", help="Skip empty texts instead of failing.")
     parser.add_argument("--batch_size", type=int, default=64)
     add_runtime_arguments(parser)
@@ -53,22 +57,16 @@ def main(argv=None) -> dict:
         check_output_path(args.output)
     set_inference_threads()
     model, tokenizer = load_classifier(args.model, args.revision, args.dtype, args.backend)
+    columns = DataArguments(
+        text_column=args.text_column,
+        label_column=args.label_column,
+        label_columns=args.label_columns,
+        label_separator=args.label_separator,
+        drop_empty=args.drop_empty,
+    )
+    scores = evaluate_file(model, tokenizer, args.test_file, columns, args.batch_size)
     label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    dataset = load_labelled_file(
-        args.test_file, label_names, args.text_column, args.label_column, args.drop_empty
-    )
-    probabilities = predict_probabilities(model, tokenizer, list(dataset["text"]), args.batch_size)
-    metric = load_classification_metric()
-    scores = metric.compute(
-        predictions=probabilities.argmax(-1).tolist(), references=dataset["label"], label_names=label_names
-    )
-    scores["num_samples"] = len(dataset)
-    print(f"accuracy {scores['accuracy']:.4f}  macro_f1 {scores['macro_f1']:.4f}  ({len(dataset)} texts)")
-    print(f"{'label':<20} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>9}")
-    for name, row in scores["per_class"].items():
-        print(
-            f"{name:<20} {row['precision']:>9.4f} {row['recall']:>9.4f} {row['f1']:>9.4f} {row['support']:>9}"
-        )
+    print("\n".join(report_lines(scores, model.config.problem_type, label_names)))
     if args.output:
         output = Path(args.output)
         partial = output.with_name(output.name + ".partial")  # never leave a half-written file

@@ -5,7 +5,8 @@ python scripts/predict.py --model user/lstm-emotion --input_file texts.txt --top
 cat texts.txt | python scripts/predict.py --model out/emotion
 
 Output line N answers input line N: an empty or blank line gets "label": null, "score": null and "top_k": []
-instead of a prediction.
+instead of a prediction. Multi-label models print the labels whose probability reaches the threshold saved in the
+model (tuned on validation) with every label's probability; regression models each target's value.
 """
 
 import argparse
@@ -19,8 +20,8 @@ from modeling_lstm.inference import (
     add_runtime_arguments,
     load_classifier,
     predict_probabilities,
+    prediction_records,
     set_inference_threads,
-    top_labels,
 )
 
 
@@ -67,12 +68,21 @@ def main(argv=None) -> None:
         raise UserInputError(f"no texts to classify in {args.input_file or 'stdin'}")
     set_inference_threads()
     model, tokenizer = load_classifier(args.model, args.revision, args.dtype, args.backend)
-    probabilities = predict_probabilities(model, tokenizer, [texts[index] for index in kept], args.batch_size)
-    predicted = dict(zip(kept, top_labels(probabilities, model.config.id2label, args.top_k), strict=True))
+    scores = predict_probabilities(model, tokenizer, [texts[index] for index in kept], args.batch_size)
+    predicted = dict(zip(kept, prediction_records(scores, model.config, args.top_k), strict=True))
     for index, text in enumerate(texts):
-        labels = predicted.get(index, [])
-        best = labels[0] if labels else {"label": None, "score": None}
-        print(json.dumps({"text": text, **best, "top_k": labels}, ensure_ascii=False))
+        print(
+            json.dumps({"text": text, **predicted.get(index, blank_record(model.config))}, ensure_ascii=False)
+        )
+
+
+def blank_record(config) -> dict:
+    """What a blank input line gets: the fields of a prediction, empty."""
+    if config.problem_type == "multi_label_classification":
+        return {"labels": [], "scores": None}
+    if config.problem_type == "regression":
+        return {"scores": None}
+    return {"label": None, "score": None, "top_k": []}
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ from inference import (
     ATTENTION,
     LEAVE_ONE_OUT,
     MAX_CHARS,
+    MULTI_LABEL,
+    REGRESSION,
     BatchingPredictor,
     InputError,
     ModelLoadError,
@@ -77,6 +79,7 @@ class ModelInfo:
     labels: list[str]
     test_accuracy: float | None = None
     examples: list[str] = field(default_factory=list)
+    test_metric: str = "accuracy"  # what test_accuracy holds: accuracy, micro_f1 (multi-label) or pearson
 
     @property
     def name(self) -> str:
@@ -122,7 +125,11 @@ def read_results(model_id: str, revision: str | None) -> dict:
 
 
 def model_info(model_id: str, revision: str | None, labels: list[str], results: dict) -> ModelInfo:
-    accuracy = results.get("test_accuracy")
+    # The headline test metric of the model's problem type: accuracy, micro-F1 (multi-label) or Pearson r.
+    metric = next(
+        (name for name in ("accuracy", "micro_f1", "pearson") if f"test_{name}" in results), "accuracy"
+    )
+    accuracy = results.get(f"test_{metric}")
     examples = [
         text for text in results.get("widget_examples") or [] if isinstance(text, str) and text.strip()
     ]
@@ -132,6 +139,7 @@ def model_info(model_id: str, revision: str | None, labels: list[str], results: 
         labels=labels,
         test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
         examples=examples[:MAX_EXAMPLES],
+        test_metric=metric,
     )
 
 
@@ -162,9 +170,15 @@ def truncation_note(prediction: Prediction, max_tokens: int) -> str:
 
 
 def footer(info: ModelInfo, method: str) -> str:
-    accuracy = f"{info.test_accuracy:.1%}" if info.test_accuracy is not None else "not recorded"
+    title = {"accuracy": "Test accuracy", "micro_f1": "Test micro-F1", "pearson": "Test Pearson r"}[
+        info.test_metric
+    ]
+    if info.test_accuracy is None:
+        value = "not recorded"
+    else:
+        value = f"{info.test_accuracy:.3f}" if info.test_metric == "pearson" else f"{info.test_accuracy:.1%}"
     return (
-        f"**Model:** `{info.name}` · **Labels:** {', '.join(info.labels)} · **Test accuracy:** {accuracy} · "
+        f"**Model:** `{info.name}` · **Labels:** {', '.join(info.labels)} · **{title}:** {value} · "
         f"**Token contributions:** {METHOD_NAMES[method]}"
     )
 
@@ -234,6 +248,42 @@ def classify(
         raise gr.Error(f"The model could not classify {what} ({type(error).__name__}: {error}).") from error
 
 
+def label_display(classifier, prediction: Prediction) -> dict[str, float] | None:
+    """The Label component's value: every class's (or label's) probability, labels above their threshold marked
+    with ✓; nothing for regression, whose values are not probabilities (the note shows them)."""
+    if classifier.problem_type == REGRESSION:
+        return None
+    if classifier.problem_type == MULTI_LABEL:
+        return {
+            (f"{label} ✓" if label in prediction.labels else label): p
+            for label, p in prediction.scores.items()
+        }
+    return prediction.scores
+
+
+def decision_note(classifier, prediction: Prediction) -> str:
+    """Multi-label: the labels at or above their threshold; regression: each target's value and training range."""
+    if classifier.problem_type == MULTI_LABEL:
+        chosen = ", ".join(
+            f"**{label}** ({prediction.scores[label]:.2f} ≥ {classifier.thresholds[label]:g})"
+            for label in prediction.labels
+        )
+        return f"**Labels above their threshold:** {chosen or 'none'}"
+    if classifier.problem_type == REGRESSION:
+        rows = [
+            f"| {label} | {value:.3f} | "
+            + (
+                "{:g} to {:g}".format(*classifier.target_ranges[label])
+                if label in classifier.target_ranges
+                else "–"
+            )
+            + " |"
+            for label, value in prediction.scores.items()
+        ]
+        return "\n".join(["| target | predicted | range in training |", "| --- | ---: | --- |", *rows])
+    return ""
+
+
 def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
     classifier = predictor.classifier
     labels = classifier.labels
@@ -246,10 +296,11 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
         (prediction,) = classify(predictor, [text], explain=True)
+        notes = [decision_note(classifier, prediction), truncation_note(prediction, classifier.max_tokens)]
         return (
-            prediction.scores,
+            label_display(classifier, prediction),
             highlight(text, prediction),
-            truncation_note(prediction, classifier.max_tokens),
+            "\n\n".join(note for note in notes if note),
         )
 
     def predict_batch(lines: str, upload: str | None, progress=gr.Progress()):  # noqa: B008 - how Gradio asks for it
@@ -259,12 +310,15 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
         predictions = classify(predictor, texts, explain=False, progress=progress)
+        regression = classifier.problem_type == REGRESSION
+        score_columns = labels if regression else [f"p({label})" for label in labels]
         table = pd.DataFrame(
             [
-                [text, p.label, *(round(p.scores[label], 4) for label in labels), p.truncated]
+                [text, *([] if regression else [p.label]), *(round(p.scores[label], 4) for label in labels)]
+                + [p.truncated]
                 for text, p in zip(texts, predictions, strict=True)
             ],
-            columns=["text", "label", *(f"p({label})" for label in labels), "truncated"],
+            columns=["text", *([] if regression else ["label"]), *score_columns, "truncated"],
         )
         return table, str(write_predictions(table, prediction_files))
 

@@ -23,6 +23,11 @@ MAX_CHARS = 20_000
 DEFAULT_MAX_TOKENS = 512
 ATTENTION = "attention"
 LEAVE_ONE_OUT = "leave-one-out"
+SINGLE_LABEL, MULTI_LABEL, REGRESSION = (
+    "single_label_classification",
+    "multi_label_classification",
+    "regression",
+)
 
 
 class InputError(ValueError):
@@ -67,12 +72,13 @@ class Prediction:
     class's probability (negative when removing the token makes the prediction more confident).
     """
 
-    label: str
-    scores: dict[str, float]  # every class, in label-id order
+    label: str  # the decision as text: the class, the labels above their thresholds, or the values
+    scores: dict[str, float]  # every class / label / target, in label-id order (probabilities, or values)
     num_tokens: int  # tokens in the whole text
     used_tokens: int  # tokens the model read (at most max_tokens)
     used_chars: int  # the model read text[:used_chars]
     contributions: list[tuple[int, int, float]] | None = None
+    labels: list[str] = field(default_factory=list)  # multi-label: the labels at or above their threshold
 
     @property
     def truncated(self) -> bool:
@@ -92,6 +98,17 @@ class TextClassifier:
         self.batch_size = batch_size
         config = model.config
         self.labels = [config.id2label[index] for index in range(config.num_labels)]
+        self.problem_type = getattr(config, "problem_type", None) or SINGLE_LABEL
+        # Multi-label: a label applies at or above its threshold (tuned on validation, saved in the config).
+        thresholds = (
+            getattr(config, "thresholds", None) or [getattr(config, "threshold", 0.5)] * config.num_labels
+        )
+        self.thresholds = dict(zip(self.labels, thresholds, strict=True))
+        # Regression: each target's range in the training data, shown beside the value.
+        low, high = getattr(config, "target_min", None), getattr(config, "target_max", None)
+        self.target_ranges = (
+            dict(zip(self.labels, zip(low, high, strict=True), strict=True)) if low and high else {}
+        )
         self.method = ATTENTION if getattr(config, "pooling", None) == "attention" else LEAVE_ONE_OUT
 
     @classmethod
@@ -143,7 +160,7 @@ class TextClassifier:
 
         want_attention = explain and self.method == ATTENTION
         output = self.model(**encoded, output_attentions=want_attention)
-        probabilities = torch.softmax(output.logits.float(), dim=-1)  # (batch, labels)
+        probabilities = self.scores_from_logits(output.logits.float())  # (batch, labels)
         predicted = probabilities.argmax(dim=-1)  # (batch,)
 
         # Tokens that stand for text: real (not padding), not [CLS]-like, and covering at least one character.
@@ -164,12 +181,13 @@ class TextClassifier:
                     (int(offsets[row, p, 0]), int(offsets[row, p, 1]), float(scores[row, p]))
                     for p in positions
                 ]
+            row_scores = {label: float(p) for label, p in zip(self.labels, probabilities[row], strict=True)}
+            above = [label for label, score in row_scores.items() if score >= self.thresholds[label]]
             predictions.append(
                 Prediction(
-                    label=self.labels[int(predicted[row])],
-                    scores={
-                        label: float(p) for label, p in zip(self.labels, probabilities[row], strict=True)
-                    },
+                    label=self.decision(row_scores, above, self.labels[int(predicted[row])]),
+                    labels=above if self.problem_type == MULTI_LABEL else [],
+                    scores=row_scores,
                     num_tokens=full_lengths[row],
                     used_tokens=int(encoded["attention_mask"][row].sum()),
                     used_chars=int(offsets[row, positions[-1], 1]) if positions else 0,
@@ -177,6 +195,21 @@ class TextClassifier:
                 )
             )
         return predictions
+
+    def scores_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """What the pipeline gives for the config's problem type: softmax, sigmoid per label, or the values."""
+        if self.problem_type == MULTI_LABEL:
+            return logits.sigmoid()
+        if self.problem_type == REGRESSION:
+            return logits
+        return torch.softmax(logits, dim=-1)
+
+    def decision(self, scores: dict[str, float], above: list[str], best: str) -> str:
+        if self.problem_type == MULTI_LABEL:
+            return ", ".join(sorted(above, key=lambda label: -scores[label])) or "(none)"
+        if self.problem_type == REGRESSION:
+            return ", ".join(f"{label} {value:.3f}" for label, value in scores.items())
+        return best
 
     def _leave_one_out(
         self, encoded, mask: torch.Tensor, probabilities: torch.Tensor, predicted: torch.Tensor
@@ -194,7 +227,7 @@ class TextClassifier:
             input_ids[index, p] = pad_id
             attention_mask[index, p] = 0
             logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
-            without = torch.softmax(logits, dim=-1)[index, predicted[r]]
+            without = self.scores_from_logits(logits)[index, predicted[r]]
             scores[r, p] = probabilities[r, predicted[r]] - without
         return scores
 

@@ -50,7 +50,7 @@ def subprocess_env(**extra: str) -> dict:
 # The slow tier (`make test` runs it, `make test-fast` leaves it out): every test that needs the real data (it trains or
 # reads the full files) or the Hub test server (pushes, remote-code loads in child processes), and these modules,
 # which start a Jupyter kernel, a browser, the Space's server or child Python processes throughout.
-SLOW_FIXTURES = {"emotion_dir", "hub_server"}
+SLOW_FIXTURES = {"emotion_dir", "goemotions_dir", "emobank_dir", "hub_server"}
 SLOW_MODULES = {"test_notebook", "test_space_browser", "test_space", "test_auto_roundtrip", "test_serving"}
 
 
@@ -64,16 +64,16 @@ def running_in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-def shared_dataset(name: str, root: Path = SHARED_DATASETS) -> Path:
-    """The one gate of every test that needs real data: the folder `root/name`, holding train.csv.
+def shared_dataset(name: str, root: Path = SHARED_DATASETS, first_file: str = "train.csv") -> Path:
+    """The one gate of every test that needs real data: the folder `root/name`, holding `first_file`.
 
     Under CI (`CI=true`, as CI services set it) a missing folder fails the test with one line, so a run without the
     data cannot pass by skipping the tests that matter; locally the test skips with the reason.
     """
     path = root / name
-    if (path / "train.csv").is_file():
+    if (path / first_file).is_file():
         return path
-    reason = f"real data not found: {path / 'train.csv'} is absent (../shared/datasets sits beside the repo)"
+    reason = f"real data not found: {path / first_file} is absent (../shared/datasets sits beside the repo)"
     if running_in_ci():
         pytest.fail(f"{reason}; CI=true, so missing data fails the run", pytrace=False)
     pytest.skip(reason)
@@ -82,6 +82,16 @@ def shared_dataset(name: str, root: Path = SHARED_DATASETS) -> Path:
 @pytest.fixture(scope="session")
 def emotion_dir() -> Path:
     return shared_dataset("emotion")
+
+
+@pytest.fixture(scope="session")
+def goemotions_dir() -> Path:
+    return shared_dataset("goemotions", first_file="train.jsonl")
+
+
+@pytest.fixture(scope="session")
+def emobank_dir() -> Path:
+    return shared_dataset("emobank")
 
 
 @pytest.fixture(scope="session")
