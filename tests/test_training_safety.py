@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import REPO_ROOT, subprocess_env
+from datasets import Dataset
 from test_training import results_of, run_python, train_command
 
 
@@ -265,5 +266,6 @@ def test_a_kill_during_the_tokenizer_save_leaves_no_tokenizer(tmp_path, monkeypa
     tokenizer_dir.parent.mkdir()
     with pytest.raises(KeyboardInterrupt):
         load_or_train_tokenizer(Accelerator(cpu=True), TokenizerArguments(vocab_size=100, min_frequency=1),
-                                DataArguments(), TINY_TEXTS["positive"], tokenizer_dir, {"seed": 1})  # fmt: skip
+                                DataArguments(), Dataset.from_dict({"text": TINY_TEXTS["positive"]}), 0,
+                                tokenizer_dir, {"seed": 1})  # fmt: skip
     assert not tokenizer_dir.exists()  # the next run trains a tokenizer instead of reading half of one
