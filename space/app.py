@@ -284,10 +284,8 @@ def decision_note(classifier, prediction: Prediction) -> str:
     return ""
 
 
-def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
+def one_text_handler(predictor: BatchingPredictor):
     classifier = predictor.classifier
-    labels = classifier.labels
-    prediction_files = Path(tempfile.mkdtemp(prefix="space-predictions-"))
 
     def predict(text: str):
         """Classify one text: every class's probability, each token's contribution, and a note if truncated."""
@@ -303,6 +301,25 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
             "\n\n".join(note for note in notes if note),
         )
 
+    return predict
+
+
+def predictions_table(classifier, texts: list[str], predictions: list[Prediction]) -> pd.DataFrame:
+    """One row per text: the predicted label (none for regression), each class's score, and whether truncated."""
+    labels = classifier.labels
+    regression = classifier.problem_type == REGRESSION
+    score_columns = labels if regression else [f"p({label})" for label in labels]
+    return pd.DataFrame(
+        [
+            [text, *([] if regression else [p.label]), *(round(p.scores[label], 4) for label in labels)]
+            + [p.truncated]
+            for text, p in zip(texts, predictions, strict=True)
+        ],
+        columns=["text", *([] if regression else ["label"]), *score_columns, "truncated"],
+    )
+
+
+def batch_handler(predictor: BatchingPredictor, prediction_files: Path):
     def predict_batch(lines: str, upload: str | None, progress=gr.Progress()):  # noqa: B008 - how Gradio asks for it
         """Classify many texts; returns the table and a CSV of it to download."""
         try:
@@ -310,64 +327,88 @@ def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
         except InputError as error:
             raise gr.Error(str(error), print_exception=False) from None
         predictions = classify(predictor, texts, explain=False, progress=progress)
-        regression = classifier.problem_type == REGRESSION
-        score_columns = labels if regression else [f"p({label})" for label in labels]
-        table = pd.DataFrame(
-            [
-                [text, *([] if regression else [p.label]), *(round(p.scores[label], 4) for label in labels)]
-                + [p.truncated]
-                for text, p in zip(texts, predictions, strict=True)
-            ],
-            columns=["text", *([] if regression else ["label"]), *score_columns, "truncated"],
-        )
+        table = predictions_table(predictor.classifier, texts, predictions)
         return table, str(write_predictions(table, prediction_files))
 
+    return predict_batch
+
+
+@dataclass
+class OneTextTab:
+    text: gr.Textbox
+    button: gr.Button
+    label: gr.Label
+    tokens: gr.HighlightedText
+    note: gr.Markdown
+
+
+def one_text_tab(classifier, info: ModelInfo) -> OneTextTab:
+    """The single-text tab: a text box with examples beside the prediction and the token contributions."""
+    with gr.Tab("One text"), gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=4, placeholder="Type or paste a text", elem_id="text")
+            button = gr.Button("Classify", variant="primary", elem_id="classify")
+            if info.examples:
+                gr.Examples([[example] for example in info.examples], inputs=[text], label="Examples")
+        with gr.Column():
+            label = gr.Label(label="Prediction", num_top_classes=len(classifier.labels), elem_id="label")
+            tokens = gr.HighlightedText(
+                label=f"Token contributions ({METHOD_NAMES[classifier.method]})", elem_id="tokens"
+            )
+            gr.Markdown(EXPLANATIONS[classifier.method])
+            note = gr.Markdown(label="Note", elem_id="note")
+    return OneTextTab(text, button, label, tokens, note)
+
+
+@dataclass
+class BatchTab:
+    lines: gr.Textbox
+    upload: gr.File
+    button: gr.Button
+    table: gr.Dataframe
+    download: gr.File
+
+
+def batch_tab() -> BatchTab:
+    """The batch tab: pasted lines or an uploaded file beside the predictions table and its CSV."""
+    with gr.Tab("Batch"), gr.Row():
+        with gr.Column():
+            lines = gr.Textbox(label="One text per line", lines=8, elem_id="lines")
+            upload = gr.File(label="…or a CSV with a `text` column (or a .txt)", file_types=[".csv", ".txt"])
+            button = gr.Button("Classify all", variant="primary")
+        with gr.Column():
+            table = gr.Dataframe(label="Predictions", wrap=True)
+            download = gr.File(label="Download predictions (CSV)")
+    return BatchTab(lines, upload, button, table, download)
+
+
+def build_demo(predictor: BatchingPredictor, info: ModelInfo) -> gr.Blocks:
+    classifier = predictor.classifier
+    prediction_files = Path(tempfile.mkdtemp(prefix="space-predictions-"))
     # Gradio's copies of the downloads: every hour, delete those older than an hour.
     with gr.Blocks(title=f"LSTM classifier · {info.model_id}", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
-            f"# LSTM text classifier\nClassifies English text into: **{', '.join(labels)}**. "
+            f"# LSTM text classifier\nClassifies English text into: **{', '.join(classifier.labels)}**. "
             f"The model reads up to {classifier.max_tokens:,} tokens; texts up to {MAX_CHARS:,} characters."
         )
-        with gr.Tab("One text"):
-            with gr.Row():
-                with gr.Column():
-                    text = gr.Textbox(
-                        label="Text", lines=4, placeholder="Type or paste a text", elem_id="text"
-                    )
-                    button = gr.Button("Classify", variant="primary", elem_id="classify")
-                    if info.examples:
-                        gr.Examples([[example] for example in info.examples], inputs=[text], label="Examples")
-                with gr.Column():
-                    label = gr.Label(label="Prediction", num_top_classes=len(labels), elem_id="label")
-                    tokens = gr.HighlightedText(
-                        label=f"Token contributions ({METHOD_NAMES[classifier.method]})", elem_id="tokens"
-                    )
-                    gr.Markdown(EXPLANATIONS[classifier.method])
-                    note = gr.Markdown(label="Note", elem_id="note")
-        with gr.Tab("Batch"):
-            with gr.Row():
-                with gr.Column():
-                    lines = gr.Textbox(label="One text per line", lines=8, elem_id="lines")
-                    upload = gr.File(
-                        label="…or a CSV with a `text` column (or a .txt)", file_types=[".csv", ".txt"]
-                    )
-                    batch_button = gr.Button("Classify all", variant="primary")
-                with gr.Column():
-                    table = gr.Dataframe(label="Predictions", wrap=True)
-                    download = gr.File(label="Download predictions (CSV)")
+        single = one_text_tab(classifier, info)
+        batch = batch_tab()
         gr.Markdown(footer(info, classifier.method), elem_id="model-footer")
 
         # Many requests wait at once in Gradio's worker threads; the predictor turns them into model batches.
         gr.on(
-            [button.click, text.submit],
-            predict,
-            inputs=text,
-            outputs=[label, tokens, note],
+            [single.button.click, single.text.submit],
+            one_text_handler(predictor),
+            inputs=single.text,
+            outputs=[single.label, single.tokens, single.note],
             api_name="predict",
             concurrency_limit=16,
         )
-        batch_button.click(
-            predict_batch, inputs=[lines, upload], outputs=[table, download], api_name="predict_batch"
+        batch.button.click(
+            batch_handler(predictor, prediction_files),
+            inputs=[batch.lines, batch.upload],
+            outputs=[batch.table, batch.download],
+            api_name="predict_batch",
         )
     demo.queue(max_size=512)
     return demo
