@@ -87,7 +87,7 @@ def copy_weights(masked: LSTMForSequenceClassification, reference: BiLSTM) -> No
             getattr(reference.lstm, "weight_hh" + suffix).copy_(getattr(ours, "weight_hh" + suffix))
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=6, help="batches per setting")
     parser.add_argument(
@@ -100,11 +100,11 @@ def main() -> None:
         default="wall",
         help="cpu = this process's CPU time: steadier on a busy machine, fair only with --threads 1",
     )
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
-    torch.manual_seed(0)
+    return parser.parse_args()
 
+
+def build_models() -> dict[str, nn.Module]:
+    """The three classifiers, the references holding the masked model's weights."""
     config = LSTMConfig(
         vocab_size=VOCAB,
         embedding_dim=EMB,
@@ -119,14 +119,12 @@ def main() -> None:
     models = {"masked": LSTMForSequenceClassification(config), "packed": BiLSTM(True), "plain": BiLSTM(False)}
     copy_weights(models["masked"], models["packed"])
     copy_weights(models["masked"], models["plain"])
+    return models
 
-    generator = torch.Generator().manual_seed(0)
-    settings = {
-        name: make_batches(args.batches, name == "grouped", generator) for name in ("random", "grouped")
-    }
 
-    # Sanity: with shared weights, masked == packed (both exact); plain differs (padding leaks).
-    ids, mask, _ = settings["random"][0]
+def print_agreement(models: dict[str, nn.Module], batch) -> None:
+    """Sanity: with shared weights, masked == packed (both exact); plain differs (padding leaks)."""
+    ids, mask, _ = batch
     with torch.inference_mode():
         for model in models.values():
             model.eval()
@@ -137,9 +135,11 @@ def main() -> None:
         f" plain {(outputs['plain'] - outputs['masked']).abs().max():.1e}\n"
     )
 
-    # Seconds per batch for each (setting, mode, model): one mean per repeat. Models take turns batch by batch.
+
+def time_models(models: dict[str, nn.Module], settings: dict, repeats: int, clock) -> dict:
+    """Seconds per batch for each (setting, mode, model): one mean per repeat. Models take turns batch by batch."""
     times: dict[tuple[str, str, str], list[float]] = {}
-    for repeat in range(args.repeats + 1):  # repeat 0 warms up allocators and kernels
+    for repeat in range(repeats + 1):  # repeat 0 warms up allocators and kernels
         for setting, batches in settings.items():
             for mode in ("train", "infer"):
                 for model in models.values():
@@ -153,7 +153,11 @@ def main() -> None:
                 if repeat > 0:
                     for name in models:
                         times.setdefault((setting, mode, name), []).append(spent[name] / len(batches))
+    return times
 
+
+def print_report(args: argparse.Namespace, settings: dict, times: dict, models: dict[str, nn.Module]) -> None:
+    """The Markdown table: median milliseconds per batch of each model, and their ratios."""
     print(
         f"BiLSTM vocab {VOCAB}, emb {EMB}, hidden {HIDDEN}, 1 layer, batch {BATCH}, lengths 5..60, {args.threads} threads;"
     )
@@ -171,6 +175,22 @@ def main() -> None:
                 f"| {ms['masked'] / ms['plain']:.2f} | {ms['packed'] / ms['plain']:.2f} "
                 f"| {ms['masked'] / ms['packed']:.2f} |"
             )
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    torch.manual_seed(0)
+    models = build_models()
+
+    generator = torch.Generator().manual_seed(0)
+    settings = {
+        name: make_batches(args.batches, name == "grouped", generator) for name in ("random", "grouped")
+    }
+    print_agreement(models, settings["random"][0])
+    times = time_models(models, settings, args.repeats, clock)
+    print_report(args, settings, times, models)
 
 
 if __name__ == "__main__":
