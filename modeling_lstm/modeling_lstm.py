@@ -51,6 +51,18 @@ def gather_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     return rows.index_select(0, (order + offsets).reshape(-1)).view(batch, seq, tensor.size(2))
 
 
+def compact_holes(
+    embeddings: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would still step
+    through them, which moves its state. Such rows get their real tokens moved together, in order; returns the
+    embeddings, the mask and the `compact_order` used (None when no row has holes: nothing moved)."""
+    if not has_holes(mask):
+        return embeddings, mask, None
+    order = compact_order(mask)
+    return gather_time(embeddings, order), mask.gather(1, order), order
+
+
 def scatter_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """The inverse of `gather_time`: puts position t back at `order[b, t]`."""
     return torch.zeros_like(tensor).scatter(1, order.unsqueeze(-1).expand_as(tensor), tensor)
@@ -249,13 +261,7 @@ class LSTMModel(LSTMPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         inputs_embeds, mask = self.embed(input_ids, attention_mask, inputs_embeds)
         lengths = mask.sum(dim=1)  # (batch,)
-        # Tokens masked inside a text (leave-one-out explanations do this) are not padding: the LSTM would still step
-        # through them, which moves its state. Such rows get their real tokens moved together first, in order, and
-        # their per-token outputs moved back at the end.
-        embeddings = inputs_embeds
-        order = compact_order(mask) if has_holes(mask) else None
-        if order is not None:
-            embeddings, mask = gather_time(inputs_embeds, order), mask.gather(1, order)
+        embeddings, mask, order = compact_holes(inputs_embeds, mask)  # per-token outputs are moved back below
 
         if self.use_length_buckets(mask, not pooled_only or output_hidden_states or output_attentions):
             outputs = BaseModelOutputWithPooling(
