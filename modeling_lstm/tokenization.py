@@ -176,6 +176,18 @@ def _model_and_trainer(kind: str, vocab_size: int, min_frequency: int):
     raise ValueError(f"tokenizer kind must be one of {', '.join(TOKENIZER_KINDS)}, got {kind!r}")
 
 
+def _assemble_tokenizer(model, pre_tokenizer, decoder, cleaning: TextCleaning) -> Tokenizer:
+    """The untrained pipeline: the cleaning's normalizer, then the kind's pre-tokenizer, model and decoder."""
+    tokenizer = Tokenizer(model)
+    tokenizer.normalizer = cleaning.normalizer(
+        pre_tokenizer_splits_on_whitespace=isinstance(pre_tokenizer, pre_tokenizers.BertPreTokenizer)
+    )
+    tokenizer.pre_tokenizer = pre_tokenizer
+    if decoder is not None:
+        tokenizer.decoder = decoder
+    return tokenizer
+
+
 def train_tokenizer(
     texts: Iterable[str],
     vocab_size: int = 16000,
@@ -213,13 +225,7 @@ def train_tokenizer(
     if first is None:
         raise ValueError("no training texts: train_tokenizer needs at least one string")
 
-    tokenizer = Tokenizer(model)
-    tokenizer.normalizer = cleaning.normalizer(
-        pre_tokenizer_splits_on_whitespace=isinstance(pre_tokenizer, pre_tokenizers.BertPreTokenizer)
-    )
-    tokenizer.pre_tokenizer = pre_tokenizer
-    if decoder is not None:
-        tokenizer.decoder = decoder
+    tokenizer = _assemble_tokenizer(model, pre_tokenizer, decoder, cleaning)
     texts = itertools.chain([first], texts)
     if trainer is None:
         vocab = learn_wordpiece_vocab(tokenizer, texts, vocab_size, min_frequency)
