@@ -17,6 +17,45 @@ PER_LABEL_FIELDS = (
 )
 
 
+def check_arguments(
+    *,
+    vocab_size,
+    embedding_dim,
+    hidden_size,
+    num_layers,
+    inference_length_buckets,
+    dropout,
+    embedding_dropout,
+    pooling,
+    pad_token_id,
+    initializer_range,
+    threshold,
+) -> None:
+    """A ValueError naming the first LSTMConfig argument out of range."""
+    for name, value in (
+        ("vocab_size", vocab_size),
+        ("embedding_dim", embedding_dim),
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+        ("inference_length_buckets", inference_length_buckets),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"LSTMConfig.{name} must be a positive integer, got {value!r}")
+    for name, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
+        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ValueError(f"LSTMConfig.{name} must be in [0, 1), got {value!r}")
+    if pooling not in POOLING_MODES:
+        raise ValueError(f"LSTMConfig.pooling must be one of {', '.join(POOLING_MODES)}; got {pooling!r}")
+    if not isinstance(pad_token_id, int) or not 0 <= pad_token_id < vocab_size:
+        raise ValueError(
+            f"LSTMConfig.pad_token_id must be in [0, vocab_size={vocab_size}), got {pad_token_id!r}"
+        )
+    if not initializer_range > 0:
+        raise ValueError(f"LSTMConfig.initializer_range must be positive, got {initializer_range!r}")
+    if not 0 < threshold < 1:
+        raise ValueError(f"LSTMConfig.threshold must be in (0, 1), got {threshold!r}")
+
+
 class LSTMConfig(PreTrainedConfig):
     r"""
     Configuration of an [`LSTMModel`] (an embedding, a stack of (bi)LSTM layers that ignore padding and a pooling
@@ -104,27 +143,19 @@ class LSTMConfig(PreTrainedConfig):
         target_max: list[float] | None = None,
         **kwargs,
     ):
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("embedding_dim", embedding_dim),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-            ("inference_length_buckets", inference_length_buckets),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"LSTMConfig.{name} must be a positive integer, got {value!r}")
-        for name, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
-            if not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ValueError(f"LSTMConfig.{name} must be in [0, 1), got {value!r}")
-        if pooling not in POOLING_MODES:
-            raise ValueError(f"LSTMConfig.pooling must be one of {', '.join(POOLING_MODES)}; got {pooling!r}")
-        if not isinstance(pad_token_id, int) or not 0 <= pad_token_id < vocab_size:
-            raise ValueError(
-                f"LSTMConfig.pad_token_id must be in [0, vocab_size={vocab_size}), got {pad_token_id!r}"
-            )
-        if not initializer_range > 0:
-            raise ValueError(f"LSTMConfig.initializer_range must be positive, got {initializer_range!r}")
-
+        check_arguments(
+            vocab_size=vocab_size,
+            embedding_dim=embedding_dim,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            inference_length_buckets=inference_length_buckets,
+            dropout=dropout,
+            embedding_dropout=embedding_dropout,
+            pooling=pooling,
+            pad_token_id=pad_token_id,
+            initializer_range=initializer_range,
+            threshold=threshold,
+        )
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -136,8 +167,6 @@ class LSTMConfig(PreTrainedConfig):
         self.initializer_range = initializer_range
         self.inference_length_buckets = inference_length_buckets
         self.text_cleaning = text_cleaning or {}
-        if not 0 < threshold < 1:
-            raise ValueError(f"LSTMConfig.threshold must be in (0, 1), got {threshold!r}")
         self.threshold = float(threshold)
         self.class_weights = class_weights
         self.pos_weight = pos_weight
@@ -147,6 +176,10 @@ class LSTMConfig(PreTrainedConfig):
         self.target_min = target_min
         self.target_max = target_max
         super().__init__(pad_token_id=pad_token_id, **kwargs)
+        self.complete_labels()
+
+    def complete_labels(self) -> None:
+        """label2id next to id2label; a ValueError unless each per-label field has one value per label."""
         # transformers 5 leaves label2id unset when only id2label is given; pipelines and users expect both.
         if not self.label2id and self.id2label:
             self.label2id = {label: index for index, label in self.id2label.items()}
