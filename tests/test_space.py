@@ -145,15 +145,16 @@ def test_bad_input_is_refused_with_a_message_and_the_server_stays_up(client, tex
 
 
 def test_text_longer_than_the_model_reads_is_truncated_and_the_page_says_so(client, pipe):
-    words = ("great acting and a great story " * 60).split()  # 360 tokens; the tokenizer's limit is 256
+    limit = pipe.tokenizer.model_max_length  # train_tokenizer's default, 128
+    words = ("great acting and a great story " * 60).split()  # 360 tokens, over the limit
     text = " ".join(words)
     label, pieces, note = predict(client, text)
-    assert "Truncated" in note and "360 tokens" in note and "at most 256" in note
+    assert "Truncated" in note and "360 tokens" in note and f"at most {limit}" in note
     assert "".join(piece["token"] for piece in pieces) == text
-    assert sum(1 for piece in pieces if piece["class_or_confidence"] is not None) == 256
+    assert sum(1 for piece in pieces if piece["class_or_confidence"] is not None) == limit
     unread = pieces[-1]
-    assert unread["class_or_confidence"] is None and unread["token"].split() == words[256:]
-    (expected,) = pipe([" ".join(words[:256])])
+    assert unread["class_or_confidence"] is None and unread["token"].split() == words[limit:]
+    (expected,) = pipe([" ".join(words[:limit])])
     assert confidences(label) == pytest.approx({s["label"]: s["score"] for s in expected}, abs=1e-5)
 
 
