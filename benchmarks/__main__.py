@@ -17,13 +17,15 @@ from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 
 from .run import run_benchmark
-from .settings import ROW_NAMES, BenchmarkSettings
+from .settings import ROW_NAMES, BenchmarkSettings, split_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--dataset", required=True, help="Folder name under --data_dir (emotion, sst2, trec, mr)."
+        "--dataset",
+        required=True,
+        help="Folder name under --data_dir (emotion, sst2, trec, mr; goemotions, emobank: ours and TF-IDF only).",
     )
     parser.add_argument(
         "--data_dir", required=True, type=Path, help="Holds <dataset>/{train,validation,test}.csv."
@@ -99,7 +101,7 @@ def main(argv=None) -> dict:
         naive_max_epochs=args.naive_max_epochs,
         skip=tuple(args.skip),
     )
-    if not (settings.data_dir / settings.dataset / "train.csv").is_file():
+    if not split_file(settings.data_dir / settings.dataset, "train").is_file():
         raise UserInputError(f"{settings.data_dir / settings.dataset}/train.csv not found: check --data_dir")
     result = run_benchmark(settings)
     print(result["markdown"])

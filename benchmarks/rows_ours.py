@@ -28,16 +28,16 @@ from .measure import (
     time_to_accuracy,
 )
 from .rows_onnx import benchmark_onnx
-from .settings import MB, BenchmarkSettings, Data, Row, scores
+from .settings import MB, BenchmarkSettings, Data, Row, scores, split_file
 
 logger = logging.getLogger(__name__)
 
 
 def training_argv(settings: BenchmarkSettings, data_folder: Path, output_dir: Path) -> list[str]:
-    argv = ["--config", str(settings.config), "--train_file", str(data_folder / "train.csv")]
-    if (data_folder / "validation.csv").is_file():
-        argv += ["--validation_file", str(data_folder / "validation.csv")]
-    argv += ["--test_file", str(data_folder / "test.csv"), "--output_dir", str(output_dir)]
+    argv = ["--config", str(settings.config), "--train_file", str(split_file(data_folder, "train"))]
+    if split_file(data_folder, "validation").is_file():
+        argv += ["--validation_file", str(split_file(data_folder, "validation"))]
+    argv += ["--test_file", str(split_file(data_folder, "test")), "--output_dir", str(output_dir)]
     argv += ["--overwrite_output_dir", "--report_to", "none"]
     if settings.max_train_samples:
         argv += ["--max_train_samples", str(settings.max_train_samples)]

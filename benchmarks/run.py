@@ -12,11 +12,14 @@ from pathlib import Path
 
 import torch
 
+from modeling_lstm.labels import MULTI_LABEL, REGRESSION
+
 from .report import format_report
 from .rows_baselines import benchmark_fasttext, benchmark_tfidf
 from .rows_distilbert import benchmark_distilbert
 from .rows_naive import benchmark_naive_lstm
 from .rows_ours import benchmark_ours, training_argv
+from .rows_problem_types import config_fields, run_problem_type_benchmark
 from .settings import BenchmarkSettings, Row, available_cores, load_data
 from .targets import check_targets, compute_ratios
 
@@ -55,6 +58,10 @@ def machine_info(settings: BenchmarkSettings) -> dict:
 def run_benchmark(settings: BenchmarkSettings, workdir: Path | None = None) -> dict:
     """Run every row not skipped and return the JSON-able result (rows, ratios, targets, machine, markdown)."""
     torch.set_num_threads(settings.threads)
+    fields = config_fields(settings)
+    if fields.get("problem_type") in (MULTI_LABEL, REGRESSION):
+        with tempfile.TemporaryDirectory(prefix="benchmark-") as temporary:
+            return run_problem_type_benchmark(settings, fields, Path(workdir or temporary))
     data = load_data(settings)
     machine = machine_info(settings)
     started = time.perf_counter()

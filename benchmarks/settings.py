@@ -119,6 +119,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def split_file(folder: Path, split: str) -> Path:
+    """A split's file: <split>.csv, or <split>.jsonl where only that exists (goemotions)."""
+    jsonl = folder / f"{split}.jsonl"
+    return jsonl if jsonl.is_file() and not (folder / f"{split}.csv").is_file() else folder / f"{split}.csv"
+
+
 def read_split(path: Path, limit: int | None) -> Split:
     with path.open(newline="", encoding="utf-8") as file:
         rows = [(row["text"], row["label"]) for row in csv.DictReader(file)]

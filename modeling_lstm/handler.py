@@ -4,6 +4,11 @@ Self-contained (imports only torch and transformers): this file ships with the m
 `{"inputs": "a text" | ["text", ...], "parameters": {"top_k": 2, "function_to_apply": "sigmoid"}}` and get what
 `pipeline("text-classification")` returns for them. A malformed request raises a ValueError whose one-line message
 says what to fix (Inference Endpoints answers it with status 400).
+
+Multi-label models answer with every label by default (`top_k` null), each `{"label", "score"}` also carrying
+`"above_threshold"`: whether its probability reaches that label's threshold saved in config.json (`thresholds`,
+else `threshold`), as predict.py decides; `function_to_apply` must stay sigmoid there. Regression models answer
+with every target's raw value (`top_k` null, no function applied), highest first as the pipeline sorts them.
 """
 
 import os
@@ -43,6 +48,19 @@ def check_parameters(parameters) -> dict:
     return parameters
 
 
+def saved_thresholds(config) -> dict[str, float]:
+    """Multi-label: label name -> the threshold its probability must reach (per label when tuned so)."""
+    thresholds = config.thresholds or [config.threshold] * config.num_labels
+    return {config.id2label[index]: float(threshold) for index, threshold in enumerate(thresholds)}
+
+
+def mark_above_threshold(outputs, thresholds: dict[str, float]):
+    """The pipeline's nested lists of {"label", "score"}, each entry with "above_threshold" added."""
+    if isinstance(outputs, list):
+        return [mark_above_threshold(entry, thresholds) for entry in outputs]
+    return {**outputs, "above_threshold": outputs["score"] >= thresholds[outputs["label"]]}
+
+
 class EndpointHandler:
     def __init__(self, path: str = ""):
         self.pipeline = pipeline(
@@ -56,4 +74,15 @@ class EndpointHandler:
         if not isinstance(data, dict) or "inputs" not in data:
             raise ValueError('the request must be a JSON object with "inputs": a text or a list of texts')
         check_texts(data["inputs"])
-        return self.pipeline(data["inputs"], **check_parameters(data.get("parameters")))
+        parameters = check_parameters(data.get("parameters"))
+        config = self.pipeline.model.config
+        if config.problem_type not in ("multi_label_classification", "regression"):
+            return self.pipeline(data["inputs"], **parameters)
+        parameters = {"top_k": None, **parameters}  # every label / target unless asked otherwise
+        if config.problem_type == "regression":
+            return self.pipeline(data["inputs"], **parameters)
+        if parameters.get("function_to_apply", "sigmoid").lower() != "sigmoid":
+            raise ValueError(
+                '"function_to_apply" must be sigmoid for a multi-label model: its thresholds are probabilities'
+            )
+        return mark_above_threshold(self.pipeline(data["inputs"], **parameters), saved_thresholds(config))

@@ -212,3 +212,64 @@ def test_naive_lstm_trains_on_until_the_target_for_the_time_ratio(tmp_path):
     # A target reached by the row's epochs: no extra epoch.
     row, info = tiny_naive_run(tmp_path, target_accuracy=0.0, naive_max_epochs=4)
     assert len(info["epoch_log"]) == 2 and info["time_to_target_seconds"] == info["epoch_log"][0]["seconds"]
+
+
+# --- multi-label and regression datasets: ours against the TF-IDF baseline ----------------------------------------
+
+
+def small_config(dataset: str, folder, **changes):
+    """configs/<dataset>.yaml, smaller and without the GloVe file (CI need not have run `make vectors`)."""
+    import yaml
+
+    fields = yaml.safe_load((REPO_ROOT / "configs" / f"{dataset}.yaml").read_text())
+    fields.pop("pretrained_embeddings")
+    fields.update(embedding_dim=16, hidden_size=16, vocab_size=2000, **changes)
+    path = folder / f"{dataset}.yaml"
+    path.write_text(yaml.safe_dump(fields))
+    return path
+
+
+@pytest.mark.parametrize(
+    "dataset, columns",
+    [
+        ("goemotions", ["micro_f1", "macro_f1"]),
+        ("emobank", [f"{target}_{metric}" for target in ("valence", "arousal", "dominance")
+                     for metric in ("pearson", "spearman", "mae")]),
+    ],
+)  # fmt: skip
+def test_problem_type_datasets_get_ours_and_the_tfidf_row_with_their_metrics(
+    dataset, columns, request, tmp_path
+):
+    data_dir = request.getfixturevalue(f"{dataset}_dir").parent  # through the data gate of conftest.py
+    output = tmp_path / "results.json"
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "benchmark.py"), "--dataset", dataset,
+               "--data_dir", str(data_dir), "--config", str(small_config(dataset, tmp_path)), "--quick", *SLICE,
+               "--output", str(output)]  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(output.read_text())
+    assert list(result["rows"]) == ["ours", "tfidf"]
+    header = completed.stdout.strip().splitlines()[0]
+    assert header.startswith("| Model | " + " | ".join(columns) + " |")
+    for key, row in result["rows"].items():
+        assert row["name"] in completed.stdout and row["train_seconds"] > 0, key
+        for column in columns:
+            value = row["extra"][column]
+            assert value > 0 if column.endswith("mae") else -1 <= value <= 1, (key, column)
+    if dataset == "goemotions":  # the tuned threshold predicts labels: not an all-empty (F1 0) answer
+        assert result["rows"]["tfidf"]["extra"]["micro_f1"] > 0.1
+
+
+def test_a_config_needing_missing_vectors_says_make_vectors(goemotions_dir, tmp_path):
+    config = small_config("goemotions", tmp_path, pretrained_embeddings=str(tmp_path / "glove.txt"))
+    command = [sys.executable, "-m", "benchmarks", "--dataset", "goemotions", "--data_dir",
+               str(goemotions_dir.parent), "--config", str(config)]  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines()[-1] == (
+        f"error: {config}: pretrained_embeddings {tmp_path / 'glove.txt'} not found; run `make vectors`"
+    )

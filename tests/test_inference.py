@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import runpy
 
@@ -129,3 +131,63 @@ def test_evaluate_checks_the_output_folder_before_any_work(tiny_model_dir, tmp_p
     assert run_cli(evaluate_main, argv) == 0
     assert json.loads(written.read_text())["num_samples"] == 2
     assert [path.name for path in tmp_path.iterdir() if "metrics" in path.name] == ["metrics.json"]
+
+
+CSV_INPUT = 'a good film\n\nbad, "really" bad acting\ngood fun\n'
+CSV_PROBLEMS = {  # labels never alphabetical, so that a column put under the wrong label shows
+    "single_label_classification": {"id2label": {0: "pos", 1: "neg"}},
+    "multi_label_classification": {
+        "id2label": {0: "zeta", 1: "alpha", 2: "mid"},
+        "thresholds": [0.001, 0.999, 0.5],  # zeta always chosen, alpha never
+    },
+    "regression": {
+        "id2label": {0: "valence", 1: "arousal"},
+        "target_mean": [3.0, -2.0],
+        "target_std": [1.0, 1.0],
+    },
+}
+
+
+def predict_output(model_dir, input_file, capsys, *flags) -> str:
+    argv = ["--model", str(model_dir), "--input_file", str(input_file), *flags]
+    assert run_cli(script_main("predict.py"), argv) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("problem_type", list(CSV_PROBLEMS))
+def test_predict_csv_has_the_json_lines_predictions_row_by_row(problem_type, tmp_path, capsys):
+    tokenizer = train_tokenizer(TEXTS, vocab_size=50, kind="wordlevel", min_frequency=1)
+    fields = CSV_PROBLEMS[problem_type]
+    config = LSTMConfig(
+        vocab_size=len(tokenizer), embedding_dim=8, hidden_size=8, problem_type=problem_type, **fields
+    )
+    LSTMForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    input_file = tmp_path / "texts.txt"
+    input_file.write_text(CSV_INPUT, encoding="utf-8")
+    lines = [json.loads(line) for line in predict_output(tmp_path / "model", input_file, capsys).splitlines()]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(predict_output(tmp_path / "model", input_file, capsys, "--output_format", "csv"))
+        )
+    )
+    names = list(fields["id2label"].values())
+    assert [row["text"] for row in rows] == CSV_INPUT.splitlines()
+    assert all(value == "" for key, value in rows[1].items() if key != "text")  # the blank line
+    del rows[1], lines[1]
+    if problem_type == "single_label_classification":
+        assert list(rows[0]) == ["text", "label", "score"]
+        assert [(row["label"], float(row["score"])) for row in rows] == [
+            (line["label"], line["score"]) for line in lines
+        ]
+        return
+    multi_label = problem_type == "multi_label_classification"
+    assert list(rows[0]) == ["text", *(["labels"] if multi_label else []), *names]
+    for row, line in zip(rows, lines, strict=True):
+        assert {name: float(row[name]) for name in names} == line["scores"]
+        if multi_label:
+            assert (
+                row["labels"].split(";") == line["labels"]
+                and "zeta" in line["labels"]
+                and "alpha" not in line["labels"]
+            )

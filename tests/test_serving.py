@@ -166,3 +166,109 @@ def test_push_with_include_onnx_uploads_the_export_and_the_cards_example_runs_wi
         env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,
     ).stdout  # fmt: skip
     assert [json.loads(line)["label"] for line in predicted.splitlines()] == list(labels)
+
+
+MULTI_LABELS = ["zeta", "alpha", "mid"]  # not alphabetical: a label order mixed up anywhere shows
+
+
+def retyped_copy(tiny_model_dir, path, labels, **fields):
+    """tiny_model_dir's tokenizer with an untrained model of another problem type, serving files added."""
+    import torch
+
+    from modeling_lstm import LSTMConfig, LSTMForSequenceClassification
+
+    shutil.copytree(tiny_model_dir, path)
+    vocab_size = LSTMConfig.from_pretrained(tiny_model_dir).vocab_size
+    config = LSTMConfig(
+        vocab_size=vocab_size, embedding_dim=16, hidden_size=16, id2label=dict(enumerate(labels)), **fields
+    )
+    torch.manual_seed(0)
+    model = LSTMForSequenceClassification(config).eval()
+    model.save_pretrained(path)
+    add_serving_files(path)
+    return model
+
+
+@pytest.fixture(scope="module")
+def multi_label_dir(tiny_model_dir, tmp_path_factory):
+    """Thresholds: "zeta" always reached, "alpha" never, "mid" by some texts only."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path_factory.mktemp("multi") / "model"
+    model = retyped_copy(tiny_model_dir, path, MULTI_LABELS, problem_type="multi_label_classification")
+    batch = AutoTokenizer.from_pretrained(path)(TEXTS, padding=True, return_tensors="pt")
+    middle = model(**batch).logits.sigmoid()[:, MULTI_LABELS.index("mid")].mean().item()
+    model.config.thresholds = [0.001, 0.999, middle]
+    model.config.save_pretrained(path)
+    add_serving_files(path)
+    return path
+
+
+HANDLER_BY_TYPE = (
+    WITHOUT_PACKAGE
+    + """
+import importlib.util, json
+from transformers import pipeline
+
+folder, texts = sys.argv[1], json.loads(sys.argv[2])
+spec = importlib.util.spec_from_file_location("handler", f"{folder}/handler.py")
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+handler = module.EndpointHandler(path=folder)
+reference = pipeline("text-classification", model=folder, trust_remote_code=True)
+try:
+    handler({"inputs": "a", "parameters": {"function_to_apply": "softmax"}})
+    refused = None
+except ValueError as error:
+    refused = str(error)
+print(json.dumps({"many": handler({"inputs": texts}), "one": handler({"inputs": texts[0]}),
+                  "top_2": handler({"inputs": texts, "parameters": {"top_k": 2}}),
+                  "reference": reference(texts, top_k=None), "refused": refused}))
+"""
+)
+
+
+def test_the_handler_marks_the_labels_at_their_saved_thresholds(multi_label_dir, tmp_path):
+    args = [str(multi_label_dir), json.dumps(TEXTS)]
+    answer = json.loads(
+        run_python(HANDLER_BY_TYPE, subprocess_env(), args=args, cwd=tmp_path).stdout.splitlines()[-1]
+    )
+    saved = json.loads((multi_label_dir / "config.json").read_text())["thresholds"]
+    thresholds = dict(zip(MULTI_LABELS, saved, strict=True))
+    assert_same_results(answer["many"], answer["reference"])  # every label, the pipeline's sigmoid scores
+    assert_same_results(answer["one"], answer["reference"][0])
+    for text_answer in answer["many"]:
+        above = {entry["label"] for entry in text_answer if entry["above_threshold"]}
+        assert above == {
+            entry["label"] for entry in text_answer if entry["score"] >= thresholds[entry["label"]]
+        }
+        assert "zeta" in above and "alpha" not in above
+    mid = [
+        entry["above_threshold"]
+        for text_answer in answer["many"]
+        for entry in text_answer
+        if entry["label"] == "mid"
+    ]
+    assert True in mid and False in mid  # the per-label threshold decides, not one for all
+    assert [len(text_answer) for text_answer in answer["top_2"]] == [2] * len(TEXTS)
+    assert "sigmoid" in answer["refused"]
+
+
+def test_the_handler_returns_every_regression_targets_raw_value(tiny_model_dir, tmp_path):
+    path = tmp_path / "regression"
+    retyped_copy(
+        tiny_model_dir,
+        path,
+        ["valence", "arousal"],
+        problem_type="regression",
+        target_mean=[3.0, -2.0],
+        target_std=[1.0, 1.0],
+    )
+    args = [str(path), json.dumps(TEXTS)]
+    answer = json.loads(
+        run_python(HANDLER_BY_TYPE, subprocess_env(), args=args, cwd=tmp_path).stdout.splitlines()[-1]
+    )
+    assert_same_results(answer["many"], answer["reference"])
+    for text_answer in answer["many"]:
+        assert {entry["label"] for entry in text_answer} == {"valence", "arousal"}
+        assert not all(0 < entry["score"] < 1 for entry in text_answer)  # raw values, no sigmoid
