@@ -52,29 +52,27 @@ def config_of(model_dir) -> dict:
     return json.loads((model_dir / "config.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def goemotions_run(goemotions_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("goemotions")
-    test_file = first_lines(goemotions_dir / "test.jsonl", folder / "test.jsonl", 300)
+def train_on_a_slice(dataset_dir, tmp_path_factory, test_name: str, lines: int, *arguments: str):
+    """A tiny model trained on the dataset, evaluated on the first `lines` lines of its test file."""
+    folder = tmp_path_factory.mktemp(dataset_dir.name)
+    test_file = first_lines(dataset_dir / test_name, folder / test_name, lines)
     output_dir = folder / "model"
     run_python(
-        ["scripts/train.py", "--data_dir", str(goemotions_dir), "--test_file", str(test_file),
-         "--output_dir", str(output_dir), "--per_label_thresholds", *TINY]
+        ["scripts/train.py", "--data_dir", str(dataset_dir), "--test_file", str(test_file),
+         "--output_dir", str(output_dir), *arguments, *TINY]
     )  # fmt: skip
     return output_dir, test_file
+
+
+@pytest.fixture(scope="module")
+def goemotions_run(goemotions_dir, tmp_path_factory):
+    return train_on_a_slice(goemotions_dir, tmp_path_factory, "test.jsonl", 300, "--per_label_thresholds")
 
 
 @pytest.fixture(scope="module")
 def emobank_run(emobank_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("emobank")
-    test_file = first_lines(emobank_dir / "test.csv", folder / "test.csv", 301)
-    output_dir = folder / "model"
-    run_python(
-        ["scripts/train.py", "--data_dir", str(emobank_dir), "--test_file", str(test_file),
-         "--output_dir", str(output_dir), "--label_columns", "valence", "arousal", "dominance",
-         "--normalize_targets", *TINY]
-    )  # fmt: skip
-    return output_dir, test_file
+    targets = ("--label_columns", "valence", "arousal", "dominance", "--normalize_targets")
+    return train_on_a_slice(emobank_dir, tmp_path_factory, "test.csv", 301, *targets)
 
 
 def test_multi_label_folder_config_and_results(goemotions_run):
