@@ -273,3 +273,23 @@ def test_a_config_needing_missing_vectors_says_make_vectors(goemotions_dir, tmp_
     assert completed.stderr.strip().splitlines()[-1] == (
         f"error: {config}: pretrained_embeddings {tmp_path / 'glove.txt'} not found; run `make vectors`"
     )
+
+
+@pytest.mark.parametrize("threshold", [0.02, 0.98])
+def test_the_multi_label_baseline_predicts_with_the_threshold_tuned_on_validation(threshold, monkeypatch):
+    import modeling_lstm.problem_types
+    from benchmarks.rows_problem_types import multi_label_baseline
+
+    monkeypatch.setattr(
+        modeling_lstm.problem_types,
+        "tune_thresholds",
+        lambda *args: {"threshold": threshold, "thresholds": None},
+    )
+    texts = ["good day", "bad day", "good night", "bad night", "good", "bad"] * 5
+    labels = [["happy"] if "good" in text else ["sad", "tired"] for text in texts]
+    splits = {name: (texts, labels) for name in ("train", "validation", "test")}
+    row, predicted, truth, names = multi_label_baseline(splits)
+    assert f"threshold {threshold:g}" in row.notes
+    # A tuned threshold near 0 predicts every label, near 1 none: a fixed 0.5 would give neither.
+    assert predicted.all() if threshold < 0.5 else not predicted.any()
+    assert truth.shape == predicted.shape == (len(texts), len(names))

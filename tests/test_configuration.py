@@ -61,6 +61,16 @@ def test_initializer_range_must_be_positive(value):
         LSTMConfig(initializer_range=value)
 
 
+@pytest.mark.parametrize("value", [0, 1, 1.5, -0.2])
+def test_threshold_must_be_strictly_between_0_and_1(value):
+    with pytest.raises(ValueError, match=r"LSTMConfig.threshold must be in \(0, 1\)"):
+        LSTMConfig(threshold=value)
+
+
+def test_a_threshold_inside_the_interval_is_kept():
+    assert LSTMConfig(threshold=0.3).threshold == 0.3
+
+
 def test_id2label_only_gives_label2id():
     config = LSTMConfig(id2label={0: "anger", 1: "joy", 2: "sadness"})
     assert config.num_labels == 3

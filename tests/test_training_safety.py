@@ -269,3 +269,19 @@ def test_a_kill_during_the_tokenizer_save_leaves_no_tokenizer(tmp_path, monkeypa
                                 DataArguments(), Dataset.from_dict({"text": TINY_TEXTS["positive"]}), 0,
                                 tokenizer_dir, {"seed": 1})  # fmt: skip
     assert not tokenizer_dir.exists()  # the next run trains a tokenizer instead of reading half of one
+
+
+def test_a_tokenizer_saved_by_another_run_is_refused(tmp_path):
+    from conftest import TINY_TEXTS
+
+    from modeling_lstm.args import DataArguments, TokenizerArguments
+    from modeling_lstm.errors import UserInputError
+    from modeling_lstm.training import RUN_RECORD, load_or_train_tokenizer
+
+    tokenizer_dir = tmp_path / "checkpoints" / "tokenizer"
+    tokenizer_dir.mkdir(parents=True)
+    (tokenizer_dir.parent / RUN_RECORD).write_text(json.dumps({"seed": 1, "lowercase": True}))
+    with pytest.raises(UserInputError, match=r"the saved tokenizer .* --seed 1 \(now 2\)"):
+        load_or_train_tokenizer(None, TokenizerArguments(vocab_size=100, min_frequency=1), DataArguments(),
+                                Dataset.from_dict({"text": TINY_TEXTS["positive"]}), 0, tokenizer_dir,
+                                {"seed": 2, "lowercase": True})  # fmt: skip
