@@ -112,12 +112,15 @@ def predict_probabilities(
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     left = tokenizer.padding_side == "left"
     probabilities = torch.empty(len(texts), model.config.num_labels)
+    device = getattr(
+        model, "device", torch.device("cpu")
+    )  # a GPU under accelerate launch; ONNX sessions: CPU
     with torch.inference_mode():
         for rows, input_ids, attention_mask in length_sorted_batches(
             ids, batch_size, tokenizer.pad_token_id, left
         ):
-            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-            probabilities[rows] = scores_from_logits(logits.float(), model.config.problem_type)
+            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
+            probabilities[rows] = scores_from_logits(logits.float(), model.config.problem_type).cpu()
     return probabilities
 
 
@@ -167,3 +170,12 @@ def prediction_records(scores: torch.Tensor, config, top_k: int) -> list[dict]:
         {"label": labels[0]["label"], "score": labels[0]["score"], "top_k": labels}
         for labels in top_labels(scores, config.id2label, top_k)
     ]
+
+
+def blank_record(config) -> dict:
+    """What an empty or blank text gets in place of `prediction_records`' record: the same fields, empty."""
+    if config.problem_type == "multi_label_classification":
+        return {"labels": [], "scores": None}
+    if config.problem_type == "regression":
+        return {"scores": None}
+    return {"label": None, "score": None, "top_k": []}

@@ -1,33 +1,45 @@
-"""Predict labels for texts given as arguments, in a file (one per line) or on stdin; prints JSON lines or CSV.
+"""Predict labels for texts given as arguments, in a file or on stdin; writes JSON lines, CSV or Parquet as it goes.
 
 python scripts/predict.py --model out/emotion "i feel great" "this is awful"
 python scripts/predict.py --model user/lstm-emotion --input_file texts.txt --top_k 3
 cat texts.txt | python scripts/predict.py --model out/emotion
+python scripts/predict.py --model out/emotion --input_file reviews.parquet --text_column review \\
+    --output_file predictions.parquet
+accelerate launch --config_file configs/accelerate/cpu_2proc.yaml scripts/predict.py --model out/emotion \\
+    --input_file reviews.csv --output_file predictions.csv
 
-Output line N answers input line N: an empty or blank line gets "label": null, "score": null and "top_k": []
-instead of a prediction. Multi-label models print the labels whose probability reaches the threshold saved in the
-model (tuned on validation) with every label's probability; regression models each target's value.
+Input: a .csv, .tsv, .jsonl or .parquet --input_file is a table whose --text_column (default text) holds the texts;
+any other file, stdin or the arguments are plain text, one text per line. The input is read --chunk_size rows at a
+time and each chunk's predictions are written before the next is read, so memory holds one chunk, not the input.
 
-`--output_format csv` prints a header and one row per input line instead: text, label, score (single-label); text,
-the labels reaching their threshold joined by ";", then one probability column per label (multi-label); text, then
-one column per target (regression). A blank line's row has empty cells after its text.
+Output row N answers input row N: an empty or blank text gets "label": null, "score": null and "top_k": [] instead
+of a prediction. Multi-label models give the labels whose probability reaches the threshold saved in the model
+(tuned on validation) with every label's probability; regression models each target's value.
+
+Without --output_file the rows go to stdout: JSON lines (the input's columns, then the prediction's fields), or with
+`--output_format csv` a header and one row per input row: the input's columns, then label, score (single-label); the
+labels reaching their threshold joined by ";", then one probability column per label (multi-label); one column per
+target (regression). A blank text's prediction cells are empty. An input column named like a prediction column is
+written as input_<name>.
+
+`--output_file` (.jsonl, .csv or .parquet; Parquet has the CSV's columns, typed) is written under a temporary name
+beside it and renamed when all went well: a failed run leaves no half file. An existing file is refused unless
+--overwrite. Under `accelerate launch` with N processes (CPU processes or GPUs), each process predicts its share of
+every chunk and the main process writes the one output in input order.
 """
 
 import argparse
-import csv
-import json
+import collections
 import sys
-from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from tqdm.auto import tqdm
 
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
-from modeling_lstm.inference import (
-    add_runtime_arguments,
-    load_classifier,
-    predict_probabilities,
-    prediction_records,
-    set_inference_threads,
-)
+from modeling_lstm.inference import add_runtime_arguments, load_classifier, set_inference_threads
+from modeling_lstm.prediction_io import check_output_file, open_input, predicted_chunks, prediction_writer
 
 
 def parse_args(argv=None):
@@ -38,82 +50,74 @@ def parse_args(argv=None):
     parser.add_argument("--model", required=True, help="A model folder or a Hub repo id.")
     parser.add_argument("--revision", default=None, help="Branch, tag or commit of a Hub repo.")
     parser.add_argument(
-        "--input_file", default=None, help="A UTF-8 text file, one text per line; empty lines get label null."
+        "--input_file",
+        default=None,
+        help="A .csv, .tsv, .jsonl or .parquet table, or any other UTF-8 text file, one text per line.",
+    )
+    parser.add_argument(
+        "--text_column", default="text", help="The column of a table input holding the texts."
     )
     parser.add_argument("--top_k", type=int, default=1, help="How many labels to print per text, best first.")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument(
-        "--output_format", choices=("jsonl", "csv"), default="jsonl", help="JSON lines (default) or CSV."
+        "--chunk_size", type=int, default=4096, help="Rows read, predicted and written at once."
     )
+    parser.add_argument(
+        "--output_format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="Without --output_file: stdout's format.",
+    )
+    parser.add_argument(
+        "--output_file", default=None, help="A .jsonl, .csv or .parquet file (default: stdout)."
+    )
+    parser.add_argument("--overwrite", action="store_true", help="Replace an existing --output_file.")
     add_runtime_arguments(parser)
     return parser.parse_args(argv)
 
 
-def read_texts(args) -> list[str]:
-    if args.texts:
-        return args.texts
-    if args.input_file:
-        path = Path(args.input_file)
-        if not path.is_file():
-            raise UserInputError(f"--input_file {path}: file not found")
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as error:
-            raise UserInputError(f"--input_file {path}: not valid UTF-8 at byte {error.start}") from None
-    else:
-        lines = sys.stdin.read().splitlines()
-    return lines
+def check_arguments(args, num_processes: int) -> None:
+    """Every mistake found before the model loads or the input is read."""
+    for flag in ("top_k", "chunk_size", "batch_size"):
+        if getattr(args, flag) < 1:
+            raise UserInputError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    if args.output_file:
+        check_output_file(args.output_file, args.overwrite)
+    if num_processes > 1 and not (args.texts or args.input_file):
+        raise UserInputError(f"stdin cannot be shared by {num_processes} processes; give --input_file")
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.top_k < 1:
-        raise UserInputError(f"--top_k must be at least 1, got {args.top_k}")
-    texts = read_texts(args)
-    # Blank lines are answered with nulls, not dropped, so that output line N is input line N.
-    kept = [index for index, text in enumerate(texts) if text.strip()]
-    if not kept:
-        raise UserInputError(f"no texts to classify in {args.input_file or 'stdin'}")
+    state = PartialState(cpu=not torch.cuda.is_available())  # without a GPU: CPU processes over gloo
+    check_arguments(args, state.num_processes)
+    text_input = open_input(args.input_file, args.texts, args.text_column)
+    text_input.check_not_empty()
     set_inference_threads()
     model, tokenizer = load_classifier(args.model, args.revision, args.dtype, args.backend)
-    scores = predict_probabilities(model, tokenizer, [texts[index] for index in kept], args.batch_size)
-    predicted = dict(zip(kept, prediction_records(scores, model.config, args.top_k), strict=True))
-    records = [
-        {"text": text, **predicted.get(index, blank_record(model.config))} for index, text in enumerate(texts)
-    ]
-    if args.output_format == "csv":
-        write_csv(records, model.config)
-    else:
-        for record in records:
-            print(json.dumps(record, ensure_ascii=False))
+    if args.backend == "torch":
+        model.to(state.device)
+    chunks = predicted_chunks(model, tokenizer, text_input, args, state)
+    if state.is_main_process:
+        write_predictions(chunks, args, model.config, text_input, state.num_processes)
+    else:  # it predicts its share of each chunk; the main process writes them all
+        collections.deque(chunks, maxlen=0)
 
 
-def write_csv(records: list[dict], config) -> None:
-    """One header, then one row per record: the columns of the module docstring; empty cells for a blank line."""
-    names = [config.id2label[index] for index in range(config.num_labels)]
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    if config.problem_type in ("multi_label_classification", "regression"):
-        multi_label = config.problem_type == "multi_label_classification"
-        writer.writerow(["text", *(["labels"] if multi_label else []), *names])
-        for record in records:
-            chosen = [";".join(record["labels"])] if multi_label else []
-            values = [record["scores"][name] for name in names] if record["scores"] else [""] * len(names)
-            writer.writerow([record["text"], *chosen, *values])
-        return
-    writer.writerow(["text", "label", "score"])
-    for record in records:
-        writer.writerow(
-            [record["text"], record["label"] or "", "" if record["score"] is None else record["score"]]
-        )
-
-
-def blank_record(config) -> dict:
-    """What a blank input line gets: the fields of a prediction, empty."""
-    if config.problem_type == "multi_label_classification":
-        return {"labels": [], "scores": None}
-    if config.problem_type == "regression":
-        return {"scores": None}
-    return {"label": None, "score": None, "top_k": []}
+def write_predictions(chunks, args, config, text_input, num_processes: int) -> None:
+    """Each chunk's rows and predictions, written as they come, with a progress bar (rows) on stderr."""
+    progress = tqdm(
+        total=text_input.total,
+        unit=" rows",
+        desc=f"predicting on {num_processes} process(es)",
+        disable=args.output_file is None,  # stdout holds the output; a bar would only interleave with it
+        file=sys.stderr,
+    )
+    writer = prediction_writer(args.output_file, args.output_format, args.overwrite, config, text_input)
+    with progress, writer as output:
+        for rows, records in chunks:
+            output.write(rows, records)
+            progress.update(len(rows))
 
 
 if __name__ == "__main__":
