@@ -117,7 +117,8 @@ def test_every_output_format_holds_the_input_columns_then_the_predictions(tmp_pa
         return
     columns = ["label", "score"] if problem_type == "single_label_classification" else names
     columns = ["labels", *columns] if problem_type == "multi_label_classification" else columns
-    assert list(rows[0]) == ["id", "text", "input_label", *columns]
+    single_label = problem_type == "single_label_classification"  # only there a prediction column is `label`
+    assert list(rows[0]) == ["id", "text", "input_label" if single_label else "label", *columns]
     for row, record in zip(rows, expected, strict=True):
         wanted = flat_expected(record, problem_type, names)
         if suffix == ".csv":  # CSV cells are text; an empty cell is a blank text's prediction
@@ -166,15 +167,16 @@ def test_an_existing_output_file_is_refused_and_kept_unless_overwrite(tiny_model
     [
         ("missing/out.jsonl", "folder {tmp}/missing not found; create it first"),
         ("out.txt", "unknown format '.txt'; use one of .jsonl, .csv, .parquet"),
-        ("", "is a folder; give a file name such as out.jsonl"),
+        ("folder.jsonl", "is a folder; give a file name such as out.jsonl"),
     ],
 )
 def test_a_bad_output_file_is_one_line_before_the_model_loads(tmp_path, capsys, output, message):
+    (tmp_path / "folder.jsonl").mkdir()
     output_file = f"{tmp_path}/{output}"
     argv = ["--output_file", output_file, "a text"]
     assert predict(tmp_path / "no-model", *argv) == 2  # no model: the output is checked first
     assert capsys.readouterr().err == f"error: --output_file {output_file}: {message.format(tmp=tmp_path)}\n"
-    assert sorted(path.name for path in tmp_path.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == ["folder.jsonl"]
 
 
 def test_a_run_that_fails_half_way_leaves_no_file(tiny_model_dir, tmp_path, capsys):
@@ -198,7 +200,7 @@ def test_an_empty_input_is_one_line(tmp_path, capsys):
 
 @pytest.mark.slow  # accelerate launch starts two processes
 def test_two_processes_write_the_output_of_one(tiny_model_dir, tmp_path):
-    texts = ROWS * 3  # 7 chunks of 5 rows, the last one short: each split 3 + 2 between the processes
+    texts = ROWS * 3  # 54 rows: 10 chunks of 5, each split 3 + 2 between the processes, then one of 4
     input_file = tmp_path / "input.parquet"
     write_input(input_file, texts)
     outputs = {}
