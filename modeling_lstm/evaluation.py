@@ -10,7 +10,9 @@ from .metrics import load_problem_metric
 from .problem_types import label_thresholds, score_outputs
 
 
-def evaluate_file(model, tokenizer, file: str, columns: DataArguments, batch_size: int) -> dict:
+def evaluate_file(
+    model, tokenizer, file: str, columns: DataArguments, batch_size: int, chunk_size: int = 4096
+) -> dict:
     """The metric module's report on `file` (labels read as at training time) plus num_samples."""
     config = model.config
     problem_type = config.problem_type or SINGLE_LABEL
@@ -21,13 +23,23 @@ def evaluate_file(model, tokenizer, file: str, columns: DataArguments, batch_siz
         )
     else:
         dataset = load_labelled_vectors(file, problem_type, label_names, columns)
-    scores = predict_probabilities(model, tokenizer, list(dataset["text"]), batch_size).numpy()
+    scores = score_texts(model, tokenizer, dataset, batch_size, chunk_size)
     metric = load_problem_metric(problem_type)
     report = score_outputs(problem_type, scores, np.asarray(dataset["label"]), metric, config)
     report["num_samples"] = len(dataset)
     if problem_type == MULTI_LABEL:
         report["thresholds"] = dict(zip(label_names, label_thresholds(config).tolist(), strict=True))
     return report
+
+
+def score_texts(model, tokenizer, dataset, batch_size: int, chunk_size: int) -> np.ndarray:
+    """Every text's scores, in order, tokenised `chunk_size` texts at a time: memory holds one chunk's token ids,
+    not the file's (the texts stay in the dataset's Arrow file)."""
+    parts = [
+        predict_probabilities(model, tokenizer, chunk["text"], batch_size).numpy()
+        for chunk in dataset.select_columns(["text"]).iter(batch_size=chunk_size)
+    ]
+    return np.concatenate(parts) if parts else np.empty((0, model.config.num_labels), dtype=np.float32)
 
 
 def report_lines(report: dict, problem_type: str | None, label_names: list[str]) -> list[str]:

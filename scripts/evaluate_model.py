@@ -37,6 +37,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--drop_empty", action="store_true", help="Skip empty texts instead of failing.")
     parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--chunk_size", type=int, default=4096, help="Texts tokenised and scored at once.")
     add_runtime_arguments(parser)
     parser.add_argument("--output", default=None, help="JSON file for the metrics (default: print only).")
     return parser.parse_args(argv)
@@ -53,6 +54,8 @@ def check_output_path(output: str) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.chunk_size < 1:
+        raise UserInputError(f"--chunk_size must be at least 1, got {args.chunk_size}")
     if args.output:
         check_output_path(args.output)
     set_inference_threads()
@@ -64,7 +67,7 @@ def main(argv=None) -> dict:
         label_separator=args.label_separator,
         drop_empty=args.drop_empty,
     )
-    scores = evaluate_file(model, tokenizer, args.test_file, columns, args.batch_size)
+    scores = evaluate_file(model, tokenizer, args.test_file, columns, args.batch_size, args.chunk_size)
     label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
     print("\n".join(report_lines(scores, model.config.problem_type, label_names)))
     if args.output:

@@ -223,3 +223,36 @@ def test_two_processes_write_the_output_of_one(tiny_model_dir, tmp_path):
     assert read_output(outputs[2]) == read_output(outputs[1])
     assert [row["text"] for row in read_output(outputs[2])] == texts
     assert sorted(path.name for path in tmp_path.iterdir()) == ["input.parquet", "out-1.jsonl", "out-2.jsonl"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_evaluate_scores_a_file_chunk_by_chunk_as_in_one_go(
+    tiny_model_dir, tiny_texts_and_labels, tmp_path, suffix
+):
+    """The tiny model fits its texts: any text scored against another's label (a chunk out of place) shows."""
+    from modeling_lstm.args import DataArguments
+    from modeling_lstm.evaluation import evaluate_file
+
+    texts, labels, names = tiny_texts_and_labels
+    order = [
+        index for pair in zip(range(6), range(6, 12), strict=True) for index in pair
+    ]  # classes alternate
+    rows = [{"text": texts[i], "label": names[labels[i]]} for i in order]
+    test_file = tmp_path / f"test{suffix}"
+    if suffix == ".csv":
+        write_rows_csv(test_file, rows)
+    elif suffix == ".jsonl":
+        test_file.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), test_file)
+    model, tokenizer = load_classifier(str(tiny_model_dir))
+    whole = evaluate_file(model, tokenizer, str(test_file), DataArguments(), 64)
+    chunked = evaluate_file(model, tokenizer, str(test_file), DataArguments(), 4, chunk_size=5)
+    assert chunked == whole and whole["accuracy"] == 1.0 and whole["num_samples"] == len(rows)
+
+
+def write_rows_csv(path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
