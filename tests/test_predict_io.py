@@ -3,15 +3,13 @@ line, and several processes under `accelerate launch` writing the one output of 
 
 import csv
 import json
-import subprocess
-import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO_ROOT, TINY_TEXTS, subprocess_env
-from space_helpers import free_port
+from conftest import TINY_TEXTS
 from test_inference import CSV_PROBLEMS, TEXTS, script_main
+from test_training import free_port, run_python
 
 from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
 from modeling_lstm.cli import run_cli
@@ -210,15 +208,7 @@ def test_two_processes_write_the_output_of_one(tiny_model_dir, tmp_path):
                   "--num_processes", str(processes), "--main_process_port", str(free_port())]  # fmt: skip
         predict_argv = ["scripts/predict.py", "--model", str(tiny_model_dir), "--input_file", str(input_file),
                         "--output_file", str(outputs[processes]), "--chunk_size", "5"]  # fmt: skip
-        result = subprocess.run(
-            [sys.executable, *launch, *predict_argv],
-            cwd=REPO_ROOT,
-            env=subprocess_env(OMP_NUM_THREADS="1"),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
+        result = run_python([*launch, *predict_argv], timeout=300, OMP_NUM_THREADS="1")
         assert f"{processes} process(es)" in result.stderr  # the launcher did start that many
     assert read_output(outputs[2]) == read_output(outputs[1])
     assert [row["text"] for row in read_output(outputs[2])] == texts
