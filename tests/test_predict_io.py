@@ -2,6 +2,7 @@
 line, and several processes under `accelerate launch` writing the one output of a single process."""
 
 import csv
+import io
 import json
 
 import pyarrow as pa
@@ -246,3 +247,15 @@ def write_rows_csv(path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def test_stdin_and_arguments_are_plain_text_lines(tiny_model_dir, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{text}\n" for text in ROWS)))
+    assert predict(tiny_model_dir, "--chunk_size", "4") == 0
+    from_stdin = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert predict(tiny_model_dir, *ROWS) == 0
+    from_arguments = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = [
+        {"text": text, **record} for text, record in zip(ROWS, expected_records(tiny_model_dir), strict=True)
+    ]
+    assert from_stdin == from_arguments == expected
