@@ -250,13 +250,17 @@ class CsvWriter:
 
     def write(self, rows: list[dict], records: list[dict]) -> None:
         for row, record in zip(rows, records, strict=True):
-            self.writer.writerow(
-                [*(row.get(name) for name in self.columns), *flat_values(record, self.config)]
-            )
+            cells = [csv_cell(row.get(name)) for name in self.columns]
+            self.writer.writerow([*cells, *flat_values(record, self.config)])
         self.stream.flush()
 
     def close(self) -> None:
         pass
+
+
+def csv_cell(value):
+    """A nested input value (a JSON lines list, a Parquet struct) as JSON, not as Python's repr."""
+    return json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, list | dict) else value
 
 
 class ParquetWriter:

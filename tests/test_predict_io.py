@@ -259,3 +259,11 @@ def test_stdin_and_arguments_are_plain_text_lines(tiny_model_dir, monkeypatch, c
         {"text": text, **record} for text, record in zip(ROWS, expected_records(tiny_model_dir), strict=True)
     ]
     assert from_stdin == from_arguments == expected
+
+
+def test_nested_input_values_are_json_in_a_csv_output(tiny_model_dir, tmp_path):
+    input_file, output_file = tmp_path / "input.jsonl", tmp_path / "out.csv"
+    input_file.write_text(json.dumps({"text": "great film", "tags": ["a", "é"], "meta": {"n": 1}}) + "\n")
+    assert predict(tiny_model_dir, "--input_file", str(input_file), "--output_file", str(output_file)) == 0
+    [row] = read_output(output_file)
+    assert json.loads(row["tags"]) == ["a", "é"] and json.loads(row["meta"]) == {"n": 1}
