@@ -53,7 +53,7 @@ def open_input(input_file: str | None, texts: list[str], text_column: str) -> Te
     if texts:
         return TextInput("the arguments", ["text"], "text", ({"text": text} for text in texts))
     if input_file is None:
-        return TextInput("stdin", ["text"], "text", text_rows("stdin", sys.stdin))
+        return TextInput("stdin", ["text"], "text", text_rows(sys.stdin, "stdin"))
     path = Path(input_file)
     if not path.is_file():
         raise UserInputError(f"--input_file {path}: file not found")
@@ -69,18 +69,25 @@ def open_input(input_file: str | None, texts: list[str], text_column: str) -> Te
 
 def plain_file_rows(path: Path) -> Iterator[dict]:
     with path.open(encoding="utf-8", errors="strict") as handle:
-        yield from text_rows(str(path), handle)
+        yield from text_rows(handle, str(path), path)
 
 
-def text_rows(name: str, lines: Iterable[str]) -> Iterator[dict]:
+def text_rows(lines: Iterable[str], source: str, path: Path | None = None) -> Iterator[dict]:
     """One row per line; an undecodable line is an error naming it, not a traceback half-way through."""
-    number = 0  # lines read so far
     try:
         for line in lines:
-            number += 1
             yield {"text": line.rstrip("\r\n")}
     except UnicodeDecodeError:
-        raise UserInputError(f"{name} line {number + 1}: not valid UTF-8; save the file as UTF-8") from None
+        raise not_utf8(source, path) from None
+
+
+def not_utf8(source: str, path: Path | None) -> UserInputError:
+    """The error naming the first undecodable line (the decoder reads blocks, so its position is not the line's)."""
+    if path is None:
+        return UserInputError(f"{source}: not valid UTF-8")
+    from .data import first_undecodable_line  # only on this error path: data.py imports datasets
+
+    return UserInputError(f"{path} {first_undecodable_line(path)}; save the file as UTF-8")
 
 
 def check_text_column(path: Path, text_column: str, columns: list[str]) -> None:
@@ -93,7 +100,10 @@ def check_text_column(path: Path, text_column: str, columns: list[str]) -> None:
 def delimited_input(path: Path, delimiter: str, text_column: str) -> TextInput:
     csv.field_size_limit(CSV_FIELD_SIZE_LIMIT)
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), [])
+        try:
+            header = next(csv.reader(handle, delimiter=delimiter), [])
+        except UnicodeDecodeError:
+            raise not_utf8(str(path), path) from None
     check_text_column(path, text_column, header)
     return TextInput(str(path), header, text_column, delimited_rows(path, delimiter, header))
 
@@ -113,9 +123,7 @@ def delimited_rows(path: Path, delimiter: str, header: list[str]) -> Iterator[di
                     )
                 yield dict(zip(header, fields, strict=True))
         except UnicodeDecodeError:
-            raise UserInputError(
-                f"{path} line {reader.line_num + 1}: not valid UTF-8; save the file as UTF-8"
-            ) from None
+            raise not_utf8(str(path), path) from None
 
 
 def jsonl_input(path: Path, text_column: str) -> TextInput:
@@ -128,7 +136,7 @@ def jsonl_input(path: Path, text_column: str) -> TextInput:
 
 def jsonl_rows(path: Path) -> Iterator[dict]:
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(text_rows(str(path), handle), 1):
+        for number, line in enumerate(text_rows(handle, str(path), path), 1):
             if not line["text"].strip():
                 continue
             try:

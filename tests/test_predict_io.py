@@ -4,16 +4,18 @@ line, and several processes under `accelerate launch` writing the one output of 
 import csv
 import io
 import json
+import runpy
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import TINY_TEXTS
+from conftest import REPO_ROOT, TINY_TEXTS
 from test_inference import CSV_PROBLEMS, TEXTS, script_main
 from test_training import free_port, run_python
 
 from modeling_lstm import LSTMConfig, LSTMForSequenceClassification, train_tokenizer
 from modeling_lstm.cli import run_cli
+from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import load_classifier
 from modeling_lstm.prediction_io import predict_records
 
@@ -267,3 +269,27 @@ def test_nested_input_values_are_json_in_a_csv_output(tiny_model_dir, tmp_path):
     assert predict(tiny_model_dir, "--input_file", str(input_file), "--output_file", str(output_file)) == 0
     [row] = read_output(output_file)
     assert json.loads(row["tags"]) == ["a", "é"] and json.loads(row["meta"]) == {"n": 1}
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("in.csv", b"id,text\n1,fine\n2,too,many\n", "line 3: 3 fields where the header has 2"),
+        ("in.jsonl", b'{"text": "fine"}\n{"text": 5}\n', "row 2: column 'text' holds int 5, not a text"),
+        ("in.jsonl", b'{"text": "fine"}\n{"review": "x"}\n', "row 2: no column 'text'"),
+        ("in.txt", b"fine\n\xff bad\n", "line 2: not valid UTF-8 (byte 0xff); save the file as UTF-8"),
+        ("in.csv", b"text\nfine\n\xff bad\n", "line 3: not valid UTF-8 (byte 0xff); save the file as UTF-8"),
+    ],
+)
+def test_a_bad_row_is_one_line_naming_it(tiny_model_dir, tmp_path, capsys, name, content, message):
+    input_file = tmp_path / name
+    input_file.write_bytes(content)
+    assert predict(tiny_model_dir, "--input_file", str(input_file), "--chunk_size", "1") == 2
+    assert capsys.readouterr().err == f"error: {input_file} {message}\n"
+
+
+def test_stdin_is_refused_with_several_processes():
+    scope = runpy.run_path(str(REPO_ROOT / "scripts" / "predict.py"))
+    with pytest.raises(UserInputError, match=r"^stdin cannot be shared by 2 processes; give --input_file$"):
+        scope["check_arguments"](scope["parse_args"](["--model", "m"]), 2)
+    scope["check_arguments"](scope["parse_args"](["--model", "m", "a text"]), 2)  # texts as arguments: fine
