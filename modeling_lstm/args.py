@@ -37,7 +37,8 @@ def default_of(function, parameter: str):
 VALUE_RULES = (
     (lambda value: value >= 1, "at least 1", ("max_seq_length", "num_train_epochs", "per_device_train_batch_size",
      "per_device_eval_batch_size", "gradient_accumulation_steps", "vocab_size", "min_frequency", "max_train_samples",
-     "max_eval_samples", "preprocessing_num_workers", "early_stopping_patience")),
+     "max_eval_samples", "preprocessing_num_workers", "early_stopping_patience", "max_steps", "eval_steps",
+     "shuffle_buffer_size")),
     (lambda value: value >= 0, "at least 0", ("dataloader_num_workers", "weight_decay", "max_grad_norm",
      "save_total_limit")),
     (lambda value: value > 0, "positive", ("learning_rate",)),
@@ -177,6 +178,20 @@ class DataArguments:
         },
     )
     drop_empty: bool = field(default=False, metadata={"help": "Skip empty or null texts instead of failing."})
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Read train as a stream (datasets' IterableDataset) instead of loading it: for Hub datasets too "
+            "big to download and large local CSV/TSV/JSONL/Parquet files. Needs --max_steps unless the Hub states "
+            "the split's length. Single-label only."
+        },
+    )
+    shuffle_buffer_size: int = field(
+        default=10_000,
+        metadata={
+            "help": "--streaming: texts read at a time, shuffled (seeded) and batched by length within the buffer."
+        },
+    )
     max_train_samples: int | None = field(
         default=None, metadata={"help": "Keep only the first N train rows."}
     )
@@ -278,6 +293,18 @@ class TrainArguments:
         metadata={"help": "Replace this project's files there (a model, training state); others are kept."},
     )
     num_train_epochs: int = 3
+    max_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "Train this many optimizer steps; overrides num_train_epochs (as in transformers)."
+        },
+    )
+    eval_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "--streaming: evaluate (and keep the best weights) every N steps; default once, at the end."
+        },
+    )
     per_device_train_batch_size: int = 64
     per_device_eval_batch_size: int = 256
     learning_rate: float = 4e-3

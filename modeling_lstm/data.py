@@ -144,14 +144,20 @@ def find_split_files(data_args: DataArguments) -> None:
         raise UserInputError(f"--data_dir {folder}: no train file (train.csv, train.tsv, train.json, ...)")
 
 
+def builder_options(builder: str, file: str) -> dict:
+    """What `datasets.load_dataset` needs beside the builder to read `file` as this project reads it."""
+    if builder != "csv":
+        return {}
+    # Only truly empty fields are missing: a review that reads "NA" or "null" is still a text.
+    options = {"keep_default_na": False, "na_values": [""]}
+    if file.lower().endswith(".tsv"):
+        options["sep"] = "\t"
+    return options
+
+
 def load_data_file(option: str, file: str) -> Dataset:
     builder = check_data_file(option, file)
-    kwargs = {}
-    if builder == "csv":
-        # Only truly empty fields are missing: a review that reads "NA" or "null" is still a text.
-        kwargs = {"keep_default_na": False, "na_values": [""]}
-        if file.lower().endswith(".tsv"):
-            kwargs["sep"] = "\t"
+    kwargs = builder_options(builder, file)
     try:
         dataset = datasets.load_dataset(builder, data_files={"data": file}, split="data", **kwargs)
     except Exception as error:  # datasets wraps parser errors in several types; name the file instead
@@ -192,9 +198,12 @@ def load_local_files(data_args: DataArguments) -> DatasetDict:
     return DatasetDict(splits)
 
 
-def load_hub_dataset(data_args: DataArguments) -> DatasetDict:
+def load_hub_dataset(data_args: DataArguments, streaming: bool = False) -> DatasetDict:
+    """train, validation (or valid, dev) and test; with `streaming`, IterableDatasets that read as they go."""
     try:
-        loaded = datasets.load_dataset(data_args.dataset_name, data_args.dataset_config_name)
+        loaded = datasets.load_dataset(
+            data_args.dataset_name, data_args.dataset_config_name, streaming=streaming
+        )
     except (FileNotFoundError, ConnectionError, ValueError) as error:
         raise UserInputError(f"--dataset_name {data_args.dataset_name}: {error}") from None
     splits = {"train": loaded["train"]} if "train" in loaded else {}
@@ -208,7 +217,7 @@ def load_hub_dataset(data_args: DataArguments) -> DatasetDict:
             break
     if "test" in loaded:
         splits["test"] = loaded["test"]
-    return DatasetDict(splits)
+    return datasets.IterableDatasetDict(splits) if streaming else DatasetDict(splits)
 
 
 def pick_column(

@@ -169,6 +169,7 @@ class PreparedRun:
     eval_loaders: dict[str, DataLoader]
     averaged: AveragedModel | None  # the weight average (--ema_decay), if any
     total_updates: int
+    num_epochs: int  # --num_train_epochs, or as many as --max_steps reaches into
 
     @property
     def evaluated(self) -> torch.nn.Module:
@@ -494,6 +495,13 @@ def load_data_and_prepare_output_dir(accelerator, arguments: tuple, output_dir: 
         train_args.metric_for_best_model, data.problem_type, data.label_names
     )
     identity = run_identity(arguments, data.splits, data.label_names)
+    checkpoint, fresh_output_dir = prepare_output_dir_for_run(accelerator, train_args, identity, output_dir)
+    return data, identity, checkpoint, fresh_output_dir
+
+
+def prepare_output_dir_for_run(accelerator, train_args, identity: dict, output_dir: Path):
+    """The checkpoint to resume from (checked to be this run's) or None, and whether this run creates the output
+    folder, which is then prepared (refused if it holds the user's files)."""
     checkpoint = None
     if train_args.resume_from_checkpoint:
         checkpoint = find_checkpoint(output_dir, train_args.resume_from_checkpoint)
@@ -508,7 +516,7 @@ def load_data_and_prepare_output_dir(accelerator, arguments: tuple, output_dir: 
             tracking=train_args.report_to != "none",
         )
     accelerator.wait_for_everyone()
-    return data, identity, checkpoint, fresh_output_dir
+    return checkpoint, fresh_output_dir
 
 
 def build_tokenizer_model_and_data(
@@ -617,7 +625,11 @@ def prepare_run(accelerator, model, train_loader, train_sampler, eval_loaders, t
     updates_per_epoch = math.ceil(
         len(train_loader) / accelerator.num_processes / accelerator.gradient_accumulation_steps
     )
-    total_updates = updates_per_epoch * train_args.num_train_epochs
+    num_epochs = train_args.num_train_epochs
+    total_updates = updates_per_epoch * num_epochs
+    if train_args.max_steps:  # overrides the epochs, as in transformers; the last epoch may stop part-way
+        total_updates = train_args.max_steps
+        num_epochs = math.ceil(total_updates / updates_per_epoch)
     scheduler = get_scheduler(
         train_args.lr_scheduler_type,
         optimizer,
@@ -641,6 +653,7 @@ def prepare_run(accelerator, model, train_loader, train_sampler, eval_loaders, t
         eval_loaders=eval_loaders,
         averaged=averaged,
         total_updates=total_updates,
+        num_epochs=num_epochs,
     )
 
 
@@ -719,6 +732,8 @@ def train_one_epoch(
                 state.epoch_loss_sum += accelerator.reduce(loss_sum, "mean").item()
                 loss_sum.zero_()
                 save_checkpoint(accelerator, output_dir, state, train_args.save_total_limit, run.averaged)
+            if state.global_step >= run.total_updates:  # --max_steps reached within the epoch
+                break
     epoch_loss_sum = state.epoch_loss_sum + accelerator.reduce(loss_sum, "mean").item()
     train_loss = epoch_loss_sum / max(state.batches_in_epoch, 1)
     state.tokens_seen += int(accelerator.reduce(tokens, "sum").item())
@@ -785,7 +800,7 @@ def train_epochs(run: PreparedRun, state: TrainerState, metric, train_args, outp
         desc="Training",
     )
     stopped_early = False
-    for epoch in range(state.epoch, train_args.num_train_epochs):
+    for epoch in range(state.epoch, run.num_epochs):
         train_loss = train_one_epoch(run, state, epoch, train_args, output_dir, progress)
         scores = evaluate_epoch(run, state, epoch, train_loss, metric, train_args)
         stopped_early = end_epoch(run, state, epoch, scores, train_args, output_dir)
@@ -920,6 +935,10 @@ def push_model_folder(train_args) -> None:
 
 
 def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) -> dict:
+    if data_args.streaming:  # read, checked, tokenised and batched as it goes: streaming.py
+        from .streaming import train_streaming
+
+        return train_streaming(data_args, tokenizer_args, model_args, train_args, argv)
     output_dir = Path(train_args.output_dir)
     report_to = None if train_args.report_to == "none" else train_args.report_to
     accelerator = make_accelerator(train_args, output_dir, report_to)
@@ -945,12 +964,19 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         init_trackers(accelerator, model_args, train_args)
     state = restore_state(run, checkpoint, identity)
     stopped_early = train_epochs(run, state, metric, train_args, output_dir)
-
     # The best epoch's weights, not the last ones, are evaluated and saved.
     model = best_model(accelerator, run.model, output_dir)
     results, outputs = final_results(
         run, model, state, stopped_early, metric, data, encoded, data_results, train_args
     )
+    return finish_run(accelerator, model, tokenizer, (results, outputs), arguments, argv)
+
+
+def finish_run(accelerator, model, tokenizer, scored_run: tuple[dict, dict], arguments: tuple, argv) -> dict:
+    """The model folder (main process), the trackers closed, the push: what follows final_results."""
+    results, outputs = scored_run
+    train_args = arguments[-1]
+    report_to = None if train_args.report_to == "none" else train_args.report_to
     if accelerator.is_main_process:
         write_model_folder(accelerator, model, tokenizer, results, outputs, arguments, argv)
     accelerator.wait_for_everyone()
