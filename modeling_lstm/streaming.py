@@ -59,6 +59,7 @@ from .training import (
     make_accelerator,
     prepare_output_dir_for_run,
     prepare_run,
+    removed_on_user_error,
     restore_state,
     train_epochs,
 )
@@ -449,7 +450,9 @@ def train_streaming(data_args, tokenizer_args, model_args, train_args, argv: lis
     state = restore_state(run, checkpoint, identity)
     if checkpoint is not None:
         batches.restore(read_position(checkpoint, accelerator.process_index))
-    stopped_early = train_epochs(run, state, metric, train_args, output_dir)
+    # A bad row far into the stream is found only now: as for any bad input, a folder this run created goes.
+    with removed_on_user_error(output_dir, fresh_output_dir and accelerator.is_main_process):
+        stopped_early = train_epochs(run, state, metric, train_args, output_dir)
     model = best_model(accelerator, run.model, output_dir)
     results, outputs = final_results(
         run, model, state, stopped_early, metric, problem, encoded, data_results, train_args

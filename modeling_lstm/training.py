@@ -793,20 +793,20 @@ def end_epoch(
 
 def train_epochs(run: PreparedRun, state: TrainerState, metric, train_args, output_dir) -> bool:
     """The epochs left to train, each evaluated; returns whether training stopped early."""
-    progress = tqdm(
+    stopped_early = False
+    # Closed on an error too, so a one-line error (a bad row found mid-stream) stays the last line printed.
+    with tqdm(
         total=run.total_updates,
         initial=state.global_step,
         disable=not run.accelerator.is_local_main_process,
         desc="Training",
-    )
-    stopped_early = False
-    for epoch in range(state.epoch, run.num_epochs):
-        train_loss = train_one_epoch(run, state, epoch, train_args, output_dir, progress)
-        scores = evaluate_epoch(run, state, epoch, train_loss, metric, train_args)
-        stopped_early = end_epoch(run, state, epoch, scores, train_args, output_dir)
-        if stopped_early:
-            break
-    progress.close()
+    ) as progress:
+        for epoch in range(state.epoch, run.num_epochs):
+            train_loss = train_one_epoch(run, state, epoch, train_args, output_dir, progress)
+            scores = evaluate_epoch(run, state, epoch, train_loss, metric, train_args)
+            stopped_early = end_epoch(run, state, epoch, scores, train_args, output_dir)
+            if stopped_early:
+                break
     return stopped_early
 
 
