@@ -149,17 +149,21 @@ def first_rows_of(split, rows: int) -> Dataset:
     return split.select(range(min(rows, len(split))))
 
 
-def scan_label_names(train: IterableDataset, label: str, data_args, source: str) -> list[str]:
-    """The label names from the stream's features (a ClassLabel) or from the labels of its first rows; logged."""
+def scan_label_names(train: IterableDataset, data_args, source: str, first_row: int) -> list[str]:
+    """The label names from the stream's features (a ClassLabel) or from the labels of its first rows (the first
+    being file row `first_row`); logged."""
+    label = "label"
     feature = (train.features or {}).get(label)
     if isinstance(feature, ClassLabel):
         logger.info("Label names from the dataset's features (ClassLabel): %s", ", ".join(feature.names))
         return list(feature.names)
     values = [row[label] for row in train.select_columns([label]).take(LABEL_SCAN_ROWS)]
     values = [value.strip() or None if isinstance(value, str) else value for value in values]
+    if not values:
+        raise UserInputError(f"{source}: no rows left to train on")
     missing = [index for index, value in enumerate(values) if value is None]
     if missing:
-        raise UserInputError(f"{source} row {missing[0] + 1}: no label; every row needs one")
+        raise UserInputError(f"{source} row {first_row + missing[0]}: no label; every row needs one")
     where = LabelSource([label], None, several=False)
     problem_type, _ = decide_problem_type({label: values}, where, data_args.problem_type, source)
     if problem_type != SINGLE_LABEL:
@@ -197,6 +201,11 @@ def load_stream_problem(data_args) -> StreamData:
     first_row = 1
     if "validation" not in evaluation:
         evaluation["validation"] = first_rows_of(raw["train"], eval_rows)
+        if len(evaluation["validation"]) < eval_rows:
+            raise UserInputError(
+                f"{source}: validation would take all {len(evaluation['validation'])} rows (the first "
+                f"--max_eval_samples {eval_rows}); give --validation_file or a smaller --max_eval_samples"
+            )
         raw["train"], first_row = (
             raw["train"].skip(len(evaluation["validation"])),
             len(evaluation["validation"]) + 1,
@@ -210,7 +219,7 @@ def load_stream_problem(data_args) -> StreamData:
         .select_columns([text, label])
         .rename_columns({old: new for old, new in ((text, "text"), (label, "label")) if old != new})
     )
-    names = scan_label_names(train, "label", data_args, source)
+    names = scan_label_names(train, data_args, source, first_row)
     for split, dataset in evaluation.items():
         where = source if split == "validation" and first_row > 1 else split_source(data_args, split)
         dataset = standard_columns(dataset, data_args.text_column, data_args.label_column, where)

@@ -111,6 +111,52 @@ BAD_INPUTS = {
         lambda d: ["--train_file", str(d / "good.csv"), str(d / "cols.csv")],
         "cols.csv has columns comment: large_string, tag: large_string, unlike",
     ),
+    "--streaming a .json file": (
+        lambda d: ["--train_file", str(d / "good.json"), "--streaming", "--max_steps", "2"],
+        "good.json: --streaming reads .csv, .tsv, .jsonl, .parquet files; a .json file may be one JSON document",
+    ),
+    "--streaming without --max_steps": (
+        lambda d: [
+            "--train_file",
+            str(d / "good.jsonl"),
+            "--validation_file",
+            str(d / "good.csv"),
+            "--streaming",
+        ],
+        "--streaming: the training stream's length is unknown (local files are not counted ahead); give --max_steps",
+    ),
+    "--streaming files of one split with different columns": (
+        lambda d: [
+            "--train_file",
+            str(d / "good.jsonl"),
+            str(d / "cols.jsonl"),
+            "--streaming",
+            "--max_steps",
+            "2",
+        ],
+        "cols.jsonl has columns comment, tag, unlike",
+    ),
+    "--streaming validation taking every row": (
+        lambda d: ["--train_file", str(d / "good.jsonl"), "--streaming", "--max_steps", "2"],
+        "good.jsonl: validation would take all 20 rows (the first --max_eval_samples 10000)",
+    ),
+    "--streaming a glob matching nothing": (
+        lambda d: ["--train_file", str(d / "shards" / "*.jsonl"), "--streaming", "--max_steps", "2"],
+        "*.jsonl: the pattern matches no file",
+    ),
+    "--streaming an empty text in the first rows": (
+        lambda d: [
+            "--train_file",
+            str(d / "good.jsonl"),
+            str(d / "empty_text.jsonl"),
+            "--streaming",
+            "--max_steps",
+            "2",
+            "--validation_file",
+            str(d / "good.csv"),
+        ],  # fmt: skip
+        "row 22: empty or null text; fix it or pass --drop_empty",
+    ),
     "weight average decay of 1": (
         lambda d: ["--train_file", str(d / "good.csv"), "--ema_decay", "1"],
         "--ema_decay must be in [0, 1), got 1.0",
@@ -142,6 +188,14 @@ def bad_files(tmp_path):
     write_csv(tmp_path / "test_unlabelled.csv", [("fine", "pos"), ("good", ""), ("ok", "neg")])
     (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
     (tmp_path / "shards").mkdir()
+    (tmp_path / "good.json").write_text(
+        json.dumps([{"text": text, "label": label} for text, label in GOOD_ROWS])
+    )
+    jsonl = {"good": GOOD_ROWS, "cols": [("a", "b")] * 4, "empty_text": [("fine", "pos"), (" ", "neg")]}
+    for name, rows in jsonl.items():
+        names = ("comment", "tag") if name == "cols" else ("text", "label")
+        lines = [json.dumps(dict(zip(names, row, strict=True))) + "\n" for row in rows]
+        (tmp_path / f"{name}.jsonl").write_text("".join(lines))
     (tmp_path / "ragged.txt").write_text("good 0.1 0.2 0.3\nfilm 0.4 0.5\n")
     (tmp_path / "typo.yaml").write_text(f"train_file: {tmp_path / 'good.csv'}\nnum_epochs: 3\n")
     return tmp_path
