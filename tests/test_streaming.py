@@ -2,11 +2,14 @@
 
 import json
 import random
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import TINY_TEXTS
+from conftest import REPO_ROOT, TINY_TEXTS, subprocess_env
+from test_training import free_port
 from transformers import DataCollatorWithPadding, pipeline
 
 from modeling_lstm import streaming, training
@@ -214,3 +217,31 @@ def test_a_bad_row_far_into_the_stream_is_one_line_and_leaves_no_folder(tmp_path
     # Row 451 of the file: the first 60 rows are validation, the stream's rows count on from them.
     assert error.startswith("error: ") and "late.jsonl row 451: label 'neutral' is not among" in error
     assert not (tmp_path / "out").exists()
+
+
+def launch_two_processes(argv: list[str]) -> subprocess.CompletedProcess:
+    launch = ["-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/cpu_2proc.yaml",
+              "--main_process_port", str(free_port())]  # fmt: skip
+    result = subprocess.run([sys.executable, *launch, "scripts/train.py", *argv], cwd=REPO_ROOT, capture_output=True,
+                            text=True, env=subprocess_env(OMP_NUM_THREADS="1"), timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow  # two launches of two processes each
+def test_two_processes_stream_their_own_rows_and_resume_each_from_its_position(stream_file, tmp_path):
+    """Each rank saves its own stream position; a run resumed from step 4 ends where the uninterrupted one does."""
+    run = ["--train_file", str(stream_file), "--max_steps", "8", "--checkpointing_steps", "4", "--save_total_limit",
+           "3", *STREAM]  # fmt: skip
+    reference = tmp_path / "reference"
+    result = launch_two_processes([*run, "--output_dir", str(reference)])
+    assert "Training with 2 process(es)" in result.stderr
+    step_4 = reference / "checkpoints" / "step_4"
+    positions = [json.loads((step_4 / f"stream_state_{rank}.json").read_text()) for rank in (0, 1)]
+    assert positions[0]["batches_done"] == positions[1]["batches_done"] == 4
+    resumed = tmp_path / "resumed"
+    launch_two_processes([*run, "--output_dir", str(resumed), "--resume_from_checkpoint", str(step_4)])
+    ours, theirs = (json.loads((folder / "all_results.json").read_text()) for folder in (resumed, reference))
+    assert ours["num_processes"] == 2 and ours["num_train_samples"] == 8 * 16 * 2
+    assert ours["validation_loss"] == pytest.approx(theirs["validation_loss"], rel=1e-6)
+    assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-6)
