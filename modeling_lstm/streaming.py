@@ -131,7 +131,7 @@ def open_streams(data_args) -> tuple[dict, int | None]:
         find_split_files(data_args)
     if data_args.train_file is None:
         hub = load_hub_dataset(data_args, streaming=True)
-        splits = info = hub["train"].info.splits
+        info = hub["train"].info.splits
         length = info["train"].num_examples if info and "train" in info else None
         return dict(hub), length or None
     splits = {"train": open_local_stream("train_file", data_args.train_file)}
@@ -230,7 +230,9 @@ def load_stream_problem(data_args) -> StreamData:
 def checked_rows(data: StreamData, data_args, source: str) -> IterableDataset:
     """The stream with every row checked as it is read (row numbers as in the file), labels as ids; empty texts
     are dropped with --drop_empty."""
-    label_ids = {name: index for index, name in enumerate(data.label_names)}
+    class_label = isinstance((data.train.features or {}).get("label"), ClassLabel)
+    # A ClassLabel's values are ids already (-1: no label); other labels are matched by name.
+    label_ids = {str(index) if class_label else name: index for index, name in enumerate(data.label_names)}
     names = ", ".join(data.label_names)
 
     def check(row, index):
@@ -243,7 +245,7 @@ def checked_rows(data: StreamData, data_args, source: str) -> IterableDataset:
                 f"{source} row {row_number}: empty or null text; fix it or pass --drop_empty"
             )
         label = label.strip() if isinstance(label, str) else label
-        if label is None or label == "":
+        if label is None or label == "" or (class_label and label == -1):
             raise UserInputError(f"{source} row {row_number}: no label; every row needs one")
         if str(label) not in label_ids:
             raise UserInputError(

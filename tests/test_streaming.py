@@ -245,3 +245,37 @@ def test_two_processes_stream_their_own_rows_and_resume_each_from_its_position(s
     assert ours["num_processes"] == 2 and ours["num_train_samples"] == 8 * 16 * 2
     assert ours["validation_loss"] == pytest.approx(theirs["validation_loss"], rel=1e-6)
     assert ours["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-6)
+
+
+def test_a_dataset_folder_streams_with_its_class_label_names(tmp_path, caplog):
+    """--dataset_name (here a folder, as a Hub repo is read): Parquet shards whose ClassLabel names the classes in
+    its own order, which the model keeps; the log says where the names came from."""
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["positive", "negative"])})
+    rows = stream_rows(300)
+    for shard in range(2):
+        part = rows[shard * 150 : (shard + 1) * 150]
+        texts, labels = (
+            [row["text"] for row in part],
+            [["positive", "negative"].index(row["label"]) for row in part],
+        )
+        Dataset.from_dict({"text": texts, "label": labels}, features=features).to_parquet(
+            tmp_path / "data" / f"train-{shard}.parquet"
+        )
+    out = tmp_path / "out"
+    with caplog.at_level("INFO"):
+        results = train_main(["--dataset_name", str(tmp_path / "data"), "--output_dir", str(out), "--max_steps", "4",
+                              *STREAM])  # fmt: skip
+    assert "Label names from the dataset's features (ClassLabel): positive, negative" in caplog.text
+    assert results["labels"] == ["positive", "negative"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "positive", "1": "negative"}
+
+
+def test_a_stream_of_known_length_needs_no_max_steps():
+    """The Hub states some splits' lengths: their epochs make the steps (100 rows, batches of 16: 7 an epoch)."""
+    train_args = SimpleNamespace(max_steps=None, num_train_epochs=2, per_device_train_batch_size=16,
+                                 gradient_accumulation_steps=1)  # fmt: skip
+    assert streaming.updates_to_train(train_args, 100, num_processes=1) == 14
+    assert streaming.updates_to_train(train_args, 100, num_processes=2) == 8
