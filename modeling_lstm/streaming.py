@@ -87,19 +87,18 @@ class StreamData:
 def open_local_stream(option: str, patterns: list[str]) -> IterableDataset:
     """The files of a split as one stream; each is checked first (a CSV streams through the row checks)."""
     files = expand_data_files(option, patterns)
-    readers = set()
     for file in files:
         if Path(file).suffix.lower() not in STREAM_FORMATS:
             raise UserInputError(
                 f"--{option} {file}: --streaming reads {', '.join(STREAM_FORMATS)} files; a .json file may be one "
                 "JSON document, which is read whole: save it as JSON Lines (.jsonl)"
             )
-        builder = check_data_file(option, file)
-        readers.add((builder, json.dumps(builder_options(builder, file))))
-    if len(readers) > 1:
+        check_data_file(option, file)
+    suffixes = {Path(file).suffix.lower() for file in files}
+    if len(suffixes) > 1:
         raise UserInputError(f"--{option}: --streaming needs the files of one split in one format")
-    builder, options = readers.pop()
-    options = json.loads(options)
+    builder = STREAM_FORMATS[suffixes.pop()]
+    options = builder_options(builder, files[0])
     columns = [
         stream_columns(
             datasets.load_dataset(builder, data_files=[file], split="train", streaming=True, **options), file
@@ -180,6 +179,18 @@ def scan_label_names(train: IterableDataset, data_args, source: str, first_row: 
     return names
 
 
+def hold_out_validation(train: IterableDataset, rows: int, source: str) -> tuple[Dataset, IterableDataset]:
+    """The first `rows` rows of the training stream, loaded, and the stream after them."""
+    validation = first_rows_of(train, rows)
+    if len(validation) < rows:
+        raise UserInputError(
+            f"{source}: validation would take all {len(validation)} rows (the first --max_eval_samples {rows}); "
+            "give --validation_file or a smaller --max_eval_samples"
+        )
+    logger.info("Validation: the first %d rows of the training stream, which training skips", rows)
+    return validation, train.skip(rows)
+
+
 def load_stream_problem(data_args) -> StreamData:
     """The training stream with its columns named, the label names, and validation / test loaded and encoded.
 
@@ -200,20 +211,9 @@ def load_stream_problem(data_args) -> StreamData:
     }
     first_row = 1
     if "validation" not in evaluation:
-        evaluation["validation"] = first_rows_of(raw["train"], eval_rows)
-        if len(evaluation["validation"]) < eval_rows:
-            raise UserInputError(
-                f"{source}: validation would take all {len(evaluation['validation'])} rows (the first "
-                f"--max_eval_samples {eval_rows}); give --validation_file or a smaller --max_eval_samples"
-            )
-        raw["train"], first_row = (
-            raw["train"].skip(len(evaluation["validation"])),
-            len(evaluation["validation"]) + 1,
-        )
-        logger.info(
-            "Validation: the first %d rows of the training stream, which training skips", first_row - 1
-        )
-        length = length and length - first_row + 1
+        evaluation["validation"], raw["train"] = hold_out_validation(raw["train"], eval_rows, source)
+        first_row = eval_rows + 1
+        length = length and length - eval_rows
     train = (
         raw["train"]
         .select_columns([text, label])
