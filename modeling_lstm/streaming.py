@@ -219,6 +219,11 @@ def load_stream_problem(data_args) -> StreamData:
         .select_columns([text, label])
         .rename_columns({old: new for old, new in ((text, "text"), (label, "label")) if old != new})
     )
+    if (
+        data_args.max_train_samples is not None
+    ):  # as without streaming: the first N rows (each pass reads them)
+        train = train.take(data_args.max_train_samples)
+        length = min(length or data_args.max_train_samples, data_args.max_train_samples)
     names = scan_label_names(train, data_args, source, first_row)
     for split, dataset in evaluation.items():
         where = source if split == "validation" and first_row > 1 else split_source(data_args, split)

@@ -279,3 +279,17 @@ def test_a_stream_of_known_length_needs_no_max_steps():
                                  gradient_accumulation_steps=1)  # fmt: skip
     assert streaming.updates_to_train(train_args, 100, num_processes=1) == 14
     assert streaming.updates_to_train(train_args, 100, num_processes=2) == 8
+
+
+def test_drop_empty_and_max_train_samples_shape_what_a_pass_reads(tmp_path):
+    """--max_train_samples 40 of 60 rows, two of them empty with --drop_empty: a pass reads the other 38."""
+    rows = stream_rows(60)
+    rows[5]["text"], rows[30]["text"] = "", "   "
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    data_args = DataArguments(train_file=str(path), validation_file=str(path), max_eval_samples=10, drop_empty=True,
+                              max_train_samples=40)  # fmt: skip
+    stream = streaming.checked_rows(streaming.load_stream_problem(data_args), data_args, str(path))
+    tokenizer = train_tokenizer((row["text"] for row in rows if row["text"].strip()), vocab_size=300)
+    batches = batches_of(stream, tokenizer, buffer_size=100, batch_size=38)
+    numbers = decoded_numbers(batches.next_batch(), tokenizer)
+    assert sorted(numbers, key=int) == [str(index) for index in range(40) if index not in (5, 30)]
