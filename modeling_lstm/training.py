@@ -964,6 +964,7 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
         init_trackers(accelerator, model_args, train_args)
     state = restore_state(run, checkpoint, identity)
     stopped_early = train_epochs(run, state, metric, train_args, output_dir)
+
     # The best epoch's weights, not the last ones, are evaluated and saved.
     model = best_model(accelerator, run.model, output_dir)
     results, outputs = final_results(
