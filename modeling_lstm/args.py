@@ -38,7 +38,7 @@ VALUE_RULES = (
     (lambda value: value >= 1, "at least 1", ("max_seq_length", "num_train_epochs", "per_device_train_batch_size",
      "per_device_eval_batch_size", "gradient_accumulation_steps", "vocab_size", "min_frequency", "max_train_samples",
      "max_eval_samples", "preprocessing_num_workers", "early_stopping_patience", "max_steps", "eval_steps",
-     "shuffle_buffer_size")),
+     "shuffle_buffer_size", "max_chunks")),
     (lambda value: value >= 0, "at least 0", ("dataloader_num_workers", "weight_decay", "max_grad_norm",
      "save_total_limit")),
     (lambda value: value > 0, "positive", ("learning_rate",)),
@@ -160,11 +160,25 @@ class DataArguments:
             "of its token counts rounded up to a multiple of 16, within 32-512 (logged)."
         },
     )
-    truncation_side: Literal["right", "left"] = field(
+    truncation_side: Literal["right", "left", "head_tail"] = field(
         default="right",
         metadata={
-            "help": "Which end of a long text is cut: right keeps the start, left keeps the end. Saved in the "
-            "tokenizer, so the pipeline, predict.py and the Space cut the same end."
+            "help": "Which part of a long text is read: right keeps the start, left keeps the end, head_tail the first "
+            "and the last half of max_seq_length (within the first max_seq_length * max_chunks tokens). Saved with "
+            "the model, so the pipeline, predict.py and the Space read the same tokens."
+        },
+    )
+    long_text_strategy: Literal["truncate", "chunks"] = field(
+        default="truncate",
+        metadata={
+            "help": "chunks: read a long text as consecutive windows of max_seq_length tokens (at most max_chunks) "
+            "through the same LSTM and pool the windows (max), at training and inference. truncate: read one window."
+        },
+    )
+    max_chunks: int = field(
+        default=8,
+        metadata={
+            "help": "chunks: windows read per text; head_tail: the tail is taken within this many windows."
         },
     )
     preprocessing_num_workers: int | None = field(
@@ -216,6 +230,25 @@ class DataArguments:
             if isinstance(getattr(self, name), str):
                 setattr(self, name, [getattr(self, name)])
         check_arguments(self)
+        if self.truncation_side == "head_tail" and self.long_text_strategy == "chunks":
+            raise UserInputError(
+                "--truncation_side head_tail reads one window: it needs --long_text_strategy truncate"
+            )
+
+    def long_text_fields(self, max_seq_length: int) -> dict:
+        """The LSTMConfig fields that say how the model reads a long text (see LSTMConfig.long_text_strategy)."""
+        strategy = "head_tail" if self.truncation_side == "head_tail" else self.long_text_strategy
+        return {
+            "long_text_strategy": strategy,
+            "max_seq_length": max_seq_length,
+            "max_chunks": self.max_chunks,
+        }
+
+    def tokens_given(self, max_seq_length: int) -> int:
+        """How many tokens of a text the tokenizer passes to the model: more than it reads with head_tail or
+        chunks, which the model applies (the same at training and in every inference path)."""
+        reads_more = self.truncation_side == "head_tail" or self.long_text_strategy == "chunks"
+        return max_seq_length * self.max_chunks if reads_more else max_seq_length
 
     def cleaning(self) -> TextCleaning:
         names = {f.name for f in dataclasses.fields(TextCleaning)}

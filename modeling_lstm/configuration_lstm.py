@@ -6,6 +6,8 @@ Self-contained (imports only transformers): this file ships to the Hub as remote
 from transformers import PreTrainedConfig
 
 POOLING_MODES = ("last", "mean", "max", "attention")
+LONG_TEXT_STRATEGIES = ("truncate", "head_tail", "chunks")
+CHUNK_POOLING_MODES = ("mean", "max")
 PER_LABEL_FIELDS = (
     "class_weights",
     "pos_weight",
@@ -31,7 +33,7 @@ def check_arguments(
     initializer_range,
     threshold,
 ) -> None:
-    """A ValueError naming the first LSTMConfig argument out of range."""
+    """A ValueError naming the first LSTMConfig argument out of range (`check_long_text_arguments` for the rest)."""
     for name, value in (
         ("vocab_size", vocab_size),
         ("embedding_dim", embedding_dim),
@@ -54,6 +56,22 @@ def check_arguments(
         raise ValueError(f"LSTMConfig.initializer_range must be positive, got {initializer_range!r}")
     if not 0 < threshold < 1:
         raise ValueError(f"LSTMConfig.threshold must be in (0, 1), got {threshold!r}")
+
+
+def check_long_text_arguments(*, long_text_strategy, max_seq_length, max_chunks, chunk_pooling) -> None:
+    """A ValueError naming the first long-text argument of LSTMConfig out of range."""
+    if long_text_strategy not in LONG_TEXT_STRATEGIES:
+        raise ValueError(
+            f"LSTMConfig.long_text_strategy must be one of {', '.join(LONG_TEXT_STRATEGIES)}; "
+            f"got {long_text_strategy!r}"
+        )
+    if chunk_pooling not in CHUNK_POOLING_MODES:
+        raise ValueError(
+            f"LSTMConfig.chunk_pooling must be one of {', '.join(CHUNK_POOLING_MODES)}; got {chunk_pooling!r}"
+        )
+    for name, value in (("max_seq_length", max_seq_length), ("max_chunks", max_chunks)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"LSTMConfig.{name} must be a positive integer, got {value!r}")
 
 
 class LSTMConfig(PreTrainedConfig):
@@ -89,6 +107,20 @@ class LSTMConfig(PreTrainedConfig):
             whose padding is over a quarter of it is sorted by length and run as up to this many sub-batches, each
             cut to its own longest text: the LSTM then computes far fewer padding steps (about 1.3x the model's
             throughput on batches in file order). Results are the same; 1 turns it off.
+        long_text_strategy (`str`, *optional*, defaults to `"truncate"`):
+            How the model reads a text longer than `max_seq_length` tokens. `"truncate"`: every token it is given
+            (the tokenizer has cut the text). `"head_tail"`: the first `max_seq_length - max_seq_length // 2` and the
+            last `max_seq_length // 2` tokens it is given. `"chunks"`: consecutive windows of `max_seq_length`
+            tokens (at most `max_chunks`), each read by the same LSTM and pooled alone, the windows' vectors then
+            pooled by `chunk_pooling`. With head_tail and chunks the tokenizer's own limit
+            (`model_max_length`) is `max_seq_length * max_chunks`: those are the tokens the model is given.
+        max_seq_length (`int`, *optional*, defaults to 128):
+            Tokens the LSTM reads per text (`"head_tail"`) or per window (`"chunks"`); unused by `"truncate"`.
+        max_chunks (`int`, *optional*, defaults to 8):
+            `"chunks"`: the windows read per text (further tokens are ignored).
+        chunk_pooling (`str`, *optional*, defaults to `"max"`):
+            `"chunks"`: how the windows' pooled vectors become one, `"max"` or `"mean"` over the windows that hold a
+            token.
         text_cleaning (`dict`, *optional*):
             The cleaning applied to texts before tokenisation at training time, kept for the record (the tokenizer's
             normalizer applies it at inference).
@@ -132,6 +164,10 @@ class LSTMConfig(PreTrainedConfig):
         pad_token_id: int = 0,
         initializer_range: float = 0.1,
         inference_length_buckets: int = 4,
+        long_text_strategy: str = "truncate",
+        max_seq_length: int = 128,
+        max_chunks: int = 8,
+        chunk_pooling: str = "max",
         text_cleaning: dict | None = None,
         class_weights: list[float] | None = None,
         pos_weight: list[float] | None = None,
@@ -156,6 +192,12 @@ class LSTMConfig(PreTrainedConfig):
             initializer_range=initializer_range,
             threshold=threshold,
         )
+        check_long_text_arguments(
+            long_text_strategy=long_text_strategy,
+            max_seq_length=max_seq_length,
+            max_chunks=max_chunks,
+            chunk_pooling=chunk_pooling,
+        )
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -166,6 +208,10 @@ class LSTMConfig(PreTrainedConfig):
         self.pooling = pooling
         self.initializer_range = initializer_range
         self.inference_length_buckets = inference_length_buckets
+        self.long_text_strategy = long_text_strategy
+        self.max_seq_length = max_seq_length
+        self.max_chunks = max_chunks
+        self.chunk_pooling = chunk_pooling
         self.text_cleaning = text_cleaning or {}
         self.threshold = float(threshold)
         self.class_weights = class_weights

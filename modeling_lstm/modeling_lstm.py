@@ -63,20 +63,56 @@ def compact_holes(
     return gather_time(embeddings, order), mask.gather(1, order), order
 
 
-def scatter_time(tensor: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """The inverse of `gather_time`: puts position t back at `order[b, t]`."""
-    return torch.zeros_like(tensor).scatter(1, order.unsqueeze(-1).expand_as(tensor), tensor)
+def scatter_time(tensor: torch.Tensor, order: torch.Tensor, width: int) -> torch.Tensor:
+    """The inverse of `gather_time`: puts position t back at `order[b, t]` in a (batch, width, ...) tensor of zeros;
+    positions past `order`'s columns (a last window's padding) are dropped."""
+    tensor = tensor[:, : order.size(1)]
+    index = order.view(*order.shape, *([1] * (tensor.dim() - 2))).expand_as(tensor)
+    return tensor.new_zeros(tensor.size(0), width, *tensor.shape[2:]).scatter(1, index, tensor)
 
 
-def scatter_outputs(outputs: BaseModelOutputWithPooling, order: torch.Tensor) -> BaseModelOutputWithPooling:
-    """Per-token outputs computed on compacted rows (see `compact_order`), moved back to the input positions."""
-    outputs.last_hidden_state = scatter_time(outputs.last_hidden_state, order)
+def scatter_outputs(
+    outputs: BaseModelOutputWithPooling, order: torch.Tensor, width: int
+) -> BaseModelOutputWithPooling:
+    """Per-token outputs computed on moved tokens (see `compact_order`), put back at the input's `width` positions."""
+    outputs.last_hidden_state = scatter_time(outputs.last_hidden_state, order, width)
     if outputs.hidden_states is not None:
-        outputs.hidden_states = tuple(scatter_time(t, order) for t in outputs.hidden_states)
+        outputs.hidden_states = tuple(scatter_time(t, order, width) for t in outputs.hidden_states)
     if outputs.attentions is not None:
-        weights = outputs.attentions[0]  # (batch, seq)
-        outputs.attentions = (torch.zeros_like(weights).scatter(1, order, weights),)
+        outputs.attentions = (scatter_time(outputs.attentions[0], order, width),)  # (batch, width)
     return outputs
+
+
+def head_tail_order(mask: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positions of the first `length - length // 2` and the last `length // 2` positions of each row's text
+    (from its first to its last real token), in order: a (batch, <= length) order for `gather_time`, and the
+    (batch, seq) mask of the real tokens kept."""
+    positions = torch.arange(mask.size(1), device=mask.device)  # (seq,)
+    first = mask.to(torch.int8).argmax(dim=1, keepdim=True)  # (batch, 1)
+    last = mask.size(1) - 1 - mask.flip(1).to(torch.int8).argmax(dim=1, keepdim=True)
+    tail = length // 2
+    keep = mask & ((positions < first + length - tail) | (positions > last - tail))
+    return compact_order(keep)[:, :length], keep
+
+
+def split_windows(
+    embeddings: torch.Tensor, mask: torch.Tensor, length: int, max_windows: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """Each row's real tokens, in order, as consecutive windows of `length` (at most `max_windows`, as many as the
+    longest row needs): (batch * windows, length, features) embeddings and mask, the order for `scatter_time`
+    and the windows per row. Windows past a row's end are all padding."""
+    longest = int(mask.sum(dim=1).max())
+    windows = min(max(-(-longest // length), 1), max_windows)
+    order = compact_order(mask)[:, : windows * length]  # (batch, <= windows * length)
+    embeddings, mask = gather_time(embeddings, order), mask.gather(1, order)
+    missing = windows * length - order.size(1)
+    if missing:
+        embeddings = torch.cat(
+            [embeddings, embeddings.new_zeros(mask.size(0), missing, embeddings.size(2))], 1
+        )
+        mask = torch.cat([mask, mask.new_zeros(mask.size(0), missing)], 1)
+    rows = mask.size(0) * windows
+    return embeddings.reshape(rows, length, embeddings.size(2)), mask.reshape(rows, length), order, windows
 
 
 class LSTMEncoder(nn.Module):
@@ -260,8 +296,10 @@ class LSTMModel(LSTMPreTrainedModel):
         )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         inputs_embeds, mask = self.embed(input_ids, attention_mask, inputs_embeds)
-        lengths = mask.sum(dim=1)  # (batch,)
-        embeddings, mask, order = compact_holes(inputs_embeds, mask)  # per-token outputs are moved back below
+        width = mask.size(1)
+        # Per-token outputs are moved back to the input positions below.
+        embeddings, mask, order, windows = self.arrange_tokens(inputs_embeds, mask)
+        lengths = mask.sum(dim=1)  # (rows,)
 
         if self.use_length_buckets(mask, not pooled_only or output_hidden_states or output_attentions):
             outputs = BaseModelOutputWithPooling(
@@ -269,11 +307,55 @@ class LSTMModel(LSTMPreTrainedModel):
             )
         else:
             outputs = self.encode_and_pool(embeddings, mask, lengths, output_hidden_states, output_attentions)
+        if windows > 1:
+            outputs = self.merge_windows(outputs, mask, windows)
+        if outputs.last_hidden_state is not None:
             if order is not None:
-                outputs = scatter_outputs(outputs, order)
+                outputs = scatter_outputs(outputs, order, width)
             if output_hidden_states:
                 outputs.hidden_states = (inputs_embeds, *outputs.hidden_states)
         return outputs if return_dict else outputs.to_tuple()
+
+    def arrange_tokens(
+        self, embeddings: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+        """The tokens the LSTM reads, by `config.long_text_strategy`: (rows, seq, embedding_dim) embeddings and their
+        mask, the order that moved them (None: nothing moved) and the windows per text (rows = batch * windows)."""
+        strategy, length = self.config.long_text_strategy, self.config.max_seq_length
+        if strategy == "head_tail" and mask.size(1) > length:
+            order, keep = head_tail_order(mask, length)
+            return gather_time(embeddings, order), keep.gather(1, order), order, 1
+        if strategy == "chunks" and mask.size(1) > length:
+            return split_windows(embeddings, mask, length, self.config.max_chunks)
+        embeddings, mask, order = compact_holes(embeddings, mask)
+        return embeddings, mask, order, 1
+
+    def merge_windows(
+        self, outputs: BaseModelOutputWithPooling, mask: torch.Tensor, windows: int
+    ) -> BaseModelOutputWithPooling:
+        """Outputs per window (`split_windows`) as outputs per text: the pooled vectors of the windows that hold a
+        token pooled by `config.chunk_pooling` (zeros for a text without tokens), per-token outputs end to end."""
+        batch = mask.size(0) // windows
+        pooled = outputs.pooler_output.view(batch, windows, -1)
+        has_tokens = mask.view(batch, windows, -1).any(dim=-1, keepdim=True)  # (batch, windows, 1)
+        if self.config.chunk_pooling == "max":
+            merged = torch.where(has_tokens, pooled, torch.finfo(pooled.dtype).min).amax(dim=1)
+            outputs.pooler_output = merged * has_tokens.any(dim=1)
+        else:
+            outputs.pooler_output = (pooled * has_tokens).sum(dim=1) / has_tokens.sum(dim=1).clamp(min=1)
+
+        def end_to_end(
+            tensor: torch.Tensor,
+        ) -> torch.Tensor:  # (batch * windows, length, ...) -> (batch, ...)
+            return tensor.reshape(batch, -1, *tensor.shape[2:])
+
+        if outputs.last_hidden_state is not None:
+            outputs.last_hidden_state = end_to_end(outputs.last_hidden_state)
+        if outputs.hidden_states is not None:
+            outputs.hidden_states = tuple(end_to_end(t) for t in outputs.hidden_states)
+        if outputs.attentions is not None:
+            outputs.attentions = (end_to_end(outputs.attentions[0]),)
+        return outputs
 
     def encode_and_pool(
         self,

@@ -554,6 +554,7 @@ def build_tokenizer_model_and_data(
             label_config_fields(data, data_args),
         )
     encoded, data_results = encode_splits(accelerator, tokenizer, splits, data_args, seed)
+    model.config.update(data_args.long_text_fields(data_results["max_seq_length"]))
     return tokenizer, model, encoded, {"tokenizer_train_runtime": tokenizer_runtime, **data_results}
 
 
@@ -568,24 +569,40 @@ def encode_splits(accelerator, tokenizer, splits, data_args, seed: int):
             "(rounded up to a multiple of 16, within 32-512; --max_seq_length overrides)",
             main_process_only=True,
         )
-    tokenizer.model_max_length = max_seq_length
-    tokenizer.truncation_side = data_args.truncation_side
+    tokens_given = data_args.tokens_given(max_seq_length)
+    tokenizer.model_max_length = tokens_given
+    # head_tail is the model's: the tokenizer keeps the start, the model its first and last tokens.
+    tokenizer.truncation_side = (
+        "right" if data_args.truncation_side == "head_tail" else data_args.truncation_side
+    )
     with accelerator.main_process_first():
         encoded = tokenize_splits(
             splits,
             tokenizer,
-            max_seq_length,
+            tokens_given,
             data_args.preprocessing_num_workers,
             load_from_cache_file=False if data_args.overwrite_cache else None,
         )
     stats = truncation_stats(encoded["train"])
     logger.info(
-        f"Truncation at {max_seq_length} tokens ({data_args.truncation_side} side) cut "
+        f"Truncation at {tokens_given} tokens ({tokenizer.truncation_side} side) cut "
         f"{stats['train_truncated_share']:.1%} of the training texts, by {stats['train_truncated_mean_tokens_cut']:.1f}"
-        f" tokens on average (at most {stats['train_truncated_max_tokens_cut']})",
+        f" tokens on average (at most {stats['train_truncated_max_tokens_cut']}); "
+        + long_text_note(data_args, max_seq_length),
         main_process_only=True,
     )
     return encoded.remove_columns("tokens_cut"), {"max_seq_length": max_seq_length, **stats}
+
+
+def long_text_note(data_args, max_seq_length: int) -> str:
+    """What the model reads of the tokens the tokenizer gives it (logged next to the truncation)."""
+    if data_args.truncation_side == "head_tail":
+        return (
+            f"the model reads the first {max_seq_length - max_seq_length // 2} and last {max_seq_length // 2}"
+        )
+    if data_args.long_text_strategy == "chunks":
+        return f"the model reads them as up to {data_args.max_chunks} windows of {max_seq_length}, pooled"
+    return "the model reads all of them"
 
 
 def build_loaders(encoded, tokenizer, train_args):
