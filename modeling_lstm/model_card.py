@@ -318,8 +318,20 @@ def _architecture(config: dict) -> str:
 
 def truncation_note(max_length: int, run: TrainedRun) -> str:
     """The truncation limitation, with how much of the training texts it cut when the run measured it."""
-    kept = "the end" if run.tokenizer_config.get("truncation_side") == "left" else "the start"
-    note = f"Inputs longer than {max_length} tokens are truncated; only {kept} of a long text counts."
+    strategy, window = run.config.get("long_text_strategy", "truncate"), run.config.get("max_seq_length")
+    if strategy == "head_tail":
+        note = (
+            f"The model reads the first {window - window // 2} and the last {window // 2} tokens of a text (of its "
+            f"first {max_length}); the middle of a longer text does not count."
+        )
+    elif strategy == "chunks":
+        note = (
+            f"The model reads a text as windows of {window} tokens, pooled, up to {max_length} tokens; the rest of a "
+            "longer text does not count."
+        )
+    else:
+        kept = "the end" if run.tokenizer_config.get("truncation_side") == "left" else "the start"
+        note = f"Inputs longer than {max_length} tokens are truncated; only {kept} of a long text counts."
     share = run.results.get("train_truncated_share")
     if isinstance(share, float):
         note += (

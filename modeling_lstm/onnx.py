@@ -165,6 +165,13 @@ def export_onnx(
         )
     import_onnxruntime()
     model, tokenizer = load_classifier(model_id, revision)
+    strategy = model.config.long_text_strategy
+    if strategy != "truncate":
+        # The tracer records one path: the graph would read a long text as a plain window, not as the model does.
+        raise UserInputError(
+            f"--model {model_id}: ONNX export does not support long_text_strategy {strategy!r} yet; export a model "
+            "trained with --long_text_strategy truncate and --truncation_side right or left"
+        )
     staging = output.with_name(output.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -50,7 +50,7 @@ def subprocess_env(**extra: str) -> dict:
 # The slow tier (`make test` runs it, `make test-fast` leaves it out): every test that needs the real data (it trains or
 # reads the full files) or the Hub test server (pushes, remote-code loads in child processes), and these modules,
 # which start a Jupyter kernel, a browser, the Space's server or child Python processes throughout.
-SLOW_FIXTURES = {"emotion_dir", "goemotions_dir", "emobank_dir", "hub_server"}
+SLOW_FIXTURES = {"emotion_dir", "goemotions_dir", "emobank_dir", "trec_dir", "ag_news_dir", "hub_server"}
 SLOW_MODULES = {"test_notebook", "test_space_browser", "test_space", "test_auto_roundtrip", "test_serving"}
 
 
@@ -92,6 +92,16 @@ def goemotions_dir() -> Path:
 @pytest.fixture(scope="session")
 def emobank_dir() -> Path:
     return shared_dataset("emobank")
+
+
+@pytest.fixture(scope="session")
+def trec_dir() -> Path:
+    return shared_dataset("trec")
+
+
+@pytest.fixture(scope="session")
+def ag_news_dir() -> Path:
+    return shared_dataset("ag_news", first_file="test.csv")
 
 
 @pytest.fixture(scope="session")
