@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import subprocess_env
-from test_modeling import randomize_, tiny_config
+from test_modeling import one_thread, randomize_, tiny_config  # noqa: F401 (one_thread: autouse)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from modeling_lstm import LSTMForSequenceClassification
@@ -21,18 +21,11 @@ from modeling_lstm.args import parse_args
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import predict_probabilities
+from modeling_lstm.model_card import load_run, render_body
 from modeling_lstm.onnx import export_onnx
 from modeling_lstm.training import main as train_main
 
 LEGACY_DIR = Path(__file__).parent / "fixtures" / "legacy_classifier"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def twins(strategy: str, **kwargs) -> tuple[LSTMForSequenceClassification, LSTMForSequenceClassification]:
@@ -160,8 +153,8 @@ def late_label_texts(questions_csv: Path, ag_news_dir: Path, count: int, seed: i
 
 def train_late_label_model(data_dir: Path, output_dir: Path, *flags: str) -> Path:
     argv = ["--data_dir", str(data_dir), "--output_dir", str(output_dir), "--max_seq_length", "128",
-            "--num_train_epochs", "3", "--embedding_dim", "16", "--hidden_size", "16", "--vocab_size", "3000",
-            "--per_device_train_batch_size", "32", "--seed", "0", *flags]  # fmt: skip
+            "--num_train_epochs", "6", "--embedding_dim", "32", "--hidden_size", "32", "--vocab_size", "3000",
+            "--per_device_train_batch_size", "16", "--learning_rate", "0.01", "--seed", "0", *flags]  # fmt: skip
     assert run_cli(train_main, argv) == 0
     return output_dir
 
@@ -177,12 +170,20 @@ def late_label_data(trec_dir, ag_news_dir, tmp_path_factory) -> tuple[Path, pd.D
 
 
 @pytest.mark.parametrize(
-    ("flags", "learned"),
-    [((), False), (("--long_text_strategy", "chunks"), True), (("--truncation_side", "head_tail"), True)],
+    ("flags", "learned", "card_note"),
+    [
+        ((), False, "Inputs longer than 128 tokens are truncated; only the start"),
+        (("--long_text_strategy", "chunks"), True, "windows of 128 tokens, pooled, up to 1024 tokens"),
+        (
+            ("--truncation_side", "head_tail"),
+            True,
+            "the first 64 and the last 64 tokens of a text (of its first 1024)",
+        ),
+    ],
     ids=["truncate", "chunks", "head_tail"],
 )
 def test_a_label_after_token_128_is_learned_only_by_reading_past_it(
-    late_label_data, tmp_path, flags, learned
+    late_label_data, tmp_path, flags, learned, card_note
 ):
     data_dir, test = late_label_data
     output = train_late_label_model(data_dir, tmp_path / "out", *flags)
@@ -196,6 +197,7 @@ def test_a_label_after_token_128_is_learned_only_by_reading_past_it(
     results = json.loads((output / "all_results.json").read_text())
     print(f"{flags}: accuracy {accuracy:.3f}, train_runtime {results.get('train_runtime')}")
     assert accuracy > 0.8 if learned else accuracy < 0.62
+    assert card_note in render_body(load_run(output), "user/late-label")
 
 
 PIPELINE_CHILD = """
@@ -208,17 +210,20 @@ print(json.dumps({"batch": classifier(texts), "single": [scores[0] for scores in
 """
 
 
-@pytest.fixture(scope="module")
-def chunks_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny trained model reading windows of 4 tokens, at most 3: the tokenizer gives it 12 tokens."""
-    folder = tmp_path_factory.mktemp("chunks-model")
+def long_text_model_dir(tiny_model_dir: Path, folder: Path, strategy: str) -> Path:
+    """The tiny trained model reading windows of 4 tokens (head_tail: 2 + 2), at most 3: the tokenizer gives 12."""
     model = LSTMForSequenceClassification.from_pretrained(tiny_model_dir)
-    model.config.update({"long_text_strategy": "chunks", "max_seq_length": 4, "max_chunks": 3})
+    model.config.update({"long_text_strategy": strategy, "max_seq_length": 4, "max_chunks": 3})
     model.save_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     tokenizer.model_max_length = 12
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def chunks_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    return long_text_model_dir(tiny_model_dir, tmp_path_factory.mktemp("chunks-model"), "chunks")
 
 
 PROBES = [
@@ -228,9 +233,11 @@ PROBES = [
 ]
 
 
-def test_pipeline_in_a_fresh_process_scores_a_chunks_model_as_the_model_does(chunks_model_dir, tmp_path):
+@pytest.mark.parametrize("strategy", ["chunks", "head_tail"])
+def test_pipeline_in_a_fresh_process_scores_as_the_model_does(tiny_model_dir, tmp_path, strategy):
+    folder = long_text_model_dir(tiny_model_dir, tmp_path / "model", strategy)
     result = subprocess.run(
-        [sys.executable, "-c", PIPELINE_CHILD, str(chunks_model_dir), json.dumps(PROBES)],
+        [sys.executable, "-c", PIPELINE_CHILD, str(folder), json.dumps(PROBES)],
         cwd=tmp_path,
         env=subprocess_env(OMP_NUM_THREADS="1"),
         capture_output=True,
@@ -239,14 +246,18 @@ def test_pipeline_in_a_fresh_process_scores_a_chunks_model_as_the_model_does(chu
     )
     assert result.returncode == 0, result.stderr[-3000:]
     child = json.loads(result.stdout.strip().splitlines()[-1])
-    model = AutoModelForSequenceClassification.from_pretrained(chunks_model_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(chunks_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     lengths = [len(ids) for ids in tokenizer(PROBES)["input_ids"]]
-    assert lengths[0] <= 4 < lengths[1] <= 12 < lengths[2]  # one window; several; cut at max_chunks windows
+    assert lengths[0] <= 4 < lengths[1] <= 12 < lengths[2]  # read whole; read as windows or head + tail; cut
+    batch = tokenizer(PROBES, padding=True, truncation=True, return_tensors="pt")  # 12 tokens at most
+    plain = copy.deepcopy(model)
+    plain.config.long_text_strategy = "truncate"
     with torch.no_grad():
-        expected = model(
-            **tokenizer(PROBES, padding=True, truncation=True, return_tensors="pt")
-        ).logits.softmax(-1)
+        expected = model(**batch).logits.softmax(-1)
+        assert not torch.allclose(
+            expected[1:], plain(**batch).logits.softmax(-1)[1:]
+        )  # the strategy is in effect
     for scores in (child["batch"], child["single"]):
         got = torch.tensor(
             [[item["score"] for item in sorted(row, key=lambda i: i["label"])] for row in scores]
