@@ -153,7 +153,7 @@ def late_label_texts(questions_csv: Path, ag_news_dir: Path, count: int, seed: i
 
 def train_late_label_model(data_dir: Path, output_dir: Path, *flags: str) -> Path:
     argv = ["--data_dir", str(data_dir), "--output_dir", str(output_dir), "--max_seq_length", "128",
-            "--num_train_epochs", "6", "--embedding_dim", "32", "--hidden_size", "32", "--vocab_size", "3000",
+            "--num_train_epochs", "2", "--embedding_dim", "32", "--hidden_size", "32", "--vocab_size", "3000",
             "--per_device_train_batch_size", "16", "--learning_rate", "0.01", "--seed", "0", *flags]  # fmt: skip
     assert run_cli(train_main, argv) == 0
     return output_dir
@@ -162,7 +162,7 @@ def train_late_label_model(data_dir: Path, output_dir: Path, *flags: str) -> Pat
 @pytest.fixture(scope="module")
 def late_label_data(trec_dir, ag_news_dir, tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     folder = tmp_path_factory.mktemp("late-label")
-    train = late_label_texts(trec_dir / "train.csv", ag_news_dir, 800, seed=0)
+    train = late_label_texts(trec_dir / "train.csv", ag_news_dir, 600, seed=0)
     test = late_label_texts(trec_dir / "test.csv", ag_news_dir, 130, seed=1)  # 65 of each: all of TREC's test
     train[["text", "label"]].to_csv(folder / "train.csv", index=False)
     test[["text", "label"]].to_csv(folder / "validation.csv", index=False)
