@@ -299,6 +299,10 @@ class LSTMModel(LSTMPreTrainedModel):
         width = mask.size(1)
         # Per-token outputs are moved back to the input positions below.
         embeddings, mask, order, windows = self.arrange_tokens(inputs_embeds, mask)
+        window_mask = mask
+        if windows > 1:  # windows past a text's end hold no token: they are not run
+            live = mask.any(dim=1)
+            embeddings, mask = embeddings[live], mask[live]
         lengths = mask.sum(dim=1)  # (rows,)
 
         if self.use_length_buckets(mask, not pooled_only or output_hidden_states or output_attentions):
@@ -308,7 +312,7 @@ class LSTMModel(LSTMPreTrainedModel):
         else:
             outputs = self.encode_and_pool(embeddings, mask, lengths, output_hidden_states, output_attentions)
         if windows > 1:
-            outputs = self.merge_windows(outputs, mask, windows)
+            outputs = self.merge_windows(outputs, window_mask, windows)
         if outputs.last_hidden_state is not None:
             if order is not None:
                 outputs = scatter_outputs(outputs, order, width)
@@ -333,21 +337,27 @@ class LSTMModel(LSTMPreTrainedModel):
     def merge_windows(
         self, outputs: BaseModelOutputWithPooling, mask: torch.Tensor, windows: int
     ) -> BaseModelOutputWithPooling:
-        """Outputs per window (`split_windows`) as outputs per text: the pooled vectors of the windows that hold a
-        token pooled by `config.chunk_pooling` (zeros for a text without tokens), per-token outputs end to end."""
+        """Outputs of the windows that hold a token (`split_windows`; `mask` covers all windows) as outputs per text:
+        their pooled vectors pooled by `config.chunk_pooling` (zeros for a text without tokens), per-token outputs
+        end to end."""
         batch = mask.size(0) // windows
-        pooled = outputs.pooler_output.view(batch, windows, -1)
-        has_tokens = mask.view(batch, windows, -1).any(dim=-1, keepdim=True)  # (batch, windows, 1)
+        live = mask.any(dim=1)  # (batch * windows,): the windows that were run
+
+        def all_windows(
+            tensor: torch.Tensor,
+        ) -> torch.Tensor:  # zeros for the windows not run, as they would give
+            return tensor.new_zeros(live.size(0), *tensor.shape[1:]).index_put((live,), tensor)
+
+        def end_to_end(tensor: torch.Tensor) -> torch.Tensor:  # (windows run, length, ...) -> (batch, ...)
+            return all_windows(tensor).reshape(batch, -1, *tensor.shape[2:])
+
+        pooled = all_windows(outputs.pooler_output).view(batch, windows, -1)
+        has_tokens = live.view(batch, windows, 1)
         if self.config.chunk_pooling == "max":
             merged = torch.where(has_tokens, pooled, torch.finfo(pooled.dtype).min).amax(dim=1)
             outputs.pooler_output = merged * has_tokens.any(dim=1)
         else:
             outputs.pooler_output = (pooled * has_tokens).sum(dim=1) / has_tokens.sum(dim=1).clamp(min=1)
-
-        def end_to_end(
-            tensor: torch.Tensor,
-        ) -> torch.Tensor:  # (batch * windows, length, ...) -> (batch, ...)
-            return tensor.reshape(batch, -1, *tensor.shape[2:])
 
         if outputs.last_hidden_state is not None:
             outputs.last_hidden_state = end_to_end(outputs.last_hidden_state)

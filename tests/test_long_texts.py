@@ -153,7 +153,7 @@ def late_label_texts(questions_csv: Path, ag_news_dir: Path, count: int, seed: i
 
 def train_late_label_model(data_dir: Path, output_dir: Path, *flags: str) -> Path:
     argv = ["--data_dir", str(data_dir), "--output_dir", str(output_dir), "--max_seq_length", "128",
-            "--num_train_epochs", "2", "--embedding_dim", "32", "--hidden_size", "32", "--vocab_size", "3000",
+            "--num_train_epochs", "4", "--embedding_dim", "32", "--hidden_size", "32", "--vocab_size", "3000",
             "--per_device_train_batch_size", "16", "--learning_rate", "0.01", "--seed", "0", *flags]  # fmt: skip
     assert run_cli(train_main, argv) == 0
     return output_dir
