@@ -196,7 +196,7 @@ def test_a_label_after_token_128_is_learned_only_by_reading_past_it(
     )
     results = json.loads((output / "all_results.json").read_text())
     print(f"{flags}: accuracy {accuracy:.3f}, train_runtime {results.get('train_runtime')}")
-    assert accuracy > 0.8 if learned else accuracy < 0.62
+    assert accuracy > 0.75 if learned else accuracy < 0.62  # 130 texts: chance is 0.5 +- 0.044
     assert card_note in render_body(load_run(output), "user/late-label")
 
 
