@@ -23,6 +23,7 @@ from modeling_lstm.errors import UserInputError
 from modeling_lstm.inference import predict_probabilities
 from modeling_lstm.model_card import load_run, render_body
 from modeling_lstm.onnx import export_onnx
+from modeling_lstm.serving import add_serving_files
 from modeling_lstm.training import main as train_main
 
 LEGACY_DIR = Path(__file__).parent / "fixtures" / "legacy_classifier"
@@ -203,10 +204,14 @@ def test_a_label_after_token_128_is_learned_only_by_reading_past_it(
 PIPELINE_CHILD = """
 import json, sys
 from transformers import pipeline
-classifier = pipeline("text-classification", model=sys.argv[1], trust_remote_code=True, top_k=None)
+# function_to_apply="none": logits, which the tiny model's saturated probabilities would hide
+classifier = pipeline(
+    "text-classification", model=sys.argv[1], trust_remote_code=True, top_k=None, function_to_apply="none"
+)
 texts = json.loads(sys.argv[2])
 single = [classifier(text) for text in texts]  # the stock pipeline's path: one text, nested in a list
-print(json.dumps({"batch": classifier(texts), "single": [scores[0] for scores in single]}))
+print(json.dumps({"batch": classifier(texts), "single": [scores[0] for scores in single],
+                  "pipeline": type(classifier).__name__}))
 """
 
 
@@ -218,6 +223,7 @@ def long_text_model_dir(tiny_model_dir: Path, folder: Path, strategy: str) -> Pa
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     tokenizer.model_max_length = 12
     tokenizer.save_pretrained(folder)
+    add_serving_files(folder)  # pipeline_lstm.py, as a trained model ships it
     return folder
 
 
@@ -246,6 +252,7 @@ def test_pipeline_in_a_fresh_process_scores_as_the_model_does(tiny_model_dir, tm
     )
     assert result.returncode == 0, result.stderr[-3000:]
     child = json.loads(result.stdout.strip().splitlines()[-1])
+    assert child["pipeline"] == "LSTMTextClassificationPipeline"
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     lengths = [len(ids) for ids in tokenizer(PROBES)["input_ids"]]
@@ -254,10 +261,8 @@ def test_pipeline_in_a_fresh_process_scores_as_the_model_does(tiny_model_dir, tm
     plain = copy.deepcopy(model)
     plain.config.long_text_strategy = "truncate"
     with torch.no_grad():
-        expected = model(**batch).logits.softmax(-1)
-        assert not torch.allclose(
-            expected[1:], plain(**batch).logits.softmax(-1)[1:]
-        )  # the strategy is in effect
+        expected = model(**batch).logits
+        assert not torch.allclose(expected[1:], plain(**batch).logits[1:])  # the strategy is in effect
     for scores in (child["batch"], child["single"]):
         got = torch.tensor(
             [[item["score"] for item in sorted(row, key=lambda i: i["label"])] for row in scores]
