@@ -474,6 +474,8 @@ def parse_args(argv: list[str] | None = None):
         )
     if train_args.push_to_hub and not train_args.hub_model_id:
         raise UserInputError("--push_to_hub needs --hub_model_id namespace/name")
+    if train_args.eval_steps and not data_args.streaming:
+        raise UserInputError("--eval_steps applies to --streaming runs; other runs evaluate after each epoch")
     return data_args, tokenizer_args, model_args, train_args
 
 

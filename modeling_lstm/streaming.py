@@ -61,6 +61,7 @@ from .training import (
     prepare_run,
     removed_on_user_error,
     restore_state,
+    rows_trained,
     train_epochs,
 )
 
@@ -421,6 +422,10 @@ def stream_batches(rows: IterableDataset, tokenizer, accelerator, train_args, da
     """This process's share of the stream (a shard, or every n-th row), tokenised and batched."""
     if accelerator.num_processes > 1:
         rows = split_dataset_by_node(rows, accelerator.process_index, accelerator.num_processes)
+    if train_args.dataloader_num_workers:
+        logger.warning(
+            "--dataloader_num_workers is ignored with --streaming: the stream is read in this process"
+        )
     period_steps = train_args.eval_steps or train_args.max_steps
     batches = StreamBatches(
         tokenised_stream(rows, tokenizer),
@@ -474,11 +479,10 @@ def train_streaming(data_args, tokenizer_args, model_args, train_args, argv: lis
         run, model, state, stopped_early, metric, problem, encoded, data_results, train_args
     )
     # final_results counts the sample's rows; a stream's are the rows its batches held (the last may be short).
-    rows_per_update = train_args.per_device_train_batch_size * train_args.gradient_accumulation_steps
-    rows_trained = state.global_step * rows_per_update * accelerator.num_processes
+    rows = rows_trained(state, train_args, accelerator.num_processes, None)
     results.update(
         streaming=True,
-        num_train_samples=rows_trained,
-        train_samples_per_second=rows_trained / max(state.train_seconds, 1e-9),
+        num_train_samples=rows,
+        train_samples_per_second=rows / max(state.train_seconds, 1e-9),
     )
     return finish_run(accelerator, model, tokenizer, (results, outputs), arguments, argv)

@@ -827,6 +827,17 @@ def train_epochs(run: PreparedRun, state: TrainerState, metric, train_args, outp
     return stopped_early
 
 
+def rows_trained(state: TrainerState, train_args, num_processes: int, epoch_rows: int | None) -> int:
+    """Rows the training batches held: whole epochs, or fewer where --max_steps stopped one part-way (a stream,
+    `epoch_rows` None, counts its updates; an epoch's last batch may be short, so updates alone overcount)."""
+    rows_per_update = train_args.per_device_train_batch_size * train_args.gradient_accumulation_steps
+    by_updates = state.global_step * rows_per_update * num_processes
+    if epoch_rows is None:
+        return by_updates
+    by_epochs = epoch_rows * len(state.history)
+    return min(by_epochs, by_updates) if train_args.max_steps else by_epochs
+
+
 def best_model(accelerator, model, output_dir: Path):
     """The best epoch's weights, without the mixed-precision wrapper.
 
@@ -864,8 +875,9 @@ def final_results(
         "train_loss": state.history[-1]["train_loss"],
         "train_runtime": state.train_seconds,
         **data_results,
-        "train_samples_per_second": len(encoded["train"])
-        * len(state.history)
+        "train_samples_per_second": rows_trained(
+            state, train_args, accelerator.num_processes, len(encoded["train"])
+        )
         / max(state.train_seconds, 1e-9),
         "train_tokens_per_second": state.tokens_seen / max(state.train_seconds, 1e-9),
         "epoch": float(len(state.history)),

@@ -239,3 +239,11 @@ def test_tokenizer_arguments_agree_with_train_tokenizer(arguments_class, name, p
 
 # max_seq_length has no fixed default: training chooses it from the data and sets the tokenizer's
 # model_max_length to it (tests/test_scale.py).
+
+
+def test_eval_steps_without_streaming_is_refused(train_csv, tmp_path, capsys):
+    output_dir = tmp_path / "out"
+    argv = ["--train_file", str(train_csv), "--output_dir", str(output_dir), "--eval_steps", "5"]
+    code = run_cli(train_main, argv)
+    assert_one_error_line(code, capsys.readouterr().err, "--eval_steps applies to --streaming runs")
+    assert not output_dir.exists()
