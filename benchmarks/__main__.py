@@ -1,6 +1,7 @@
 """Benchmark this project's LSTM side by side with classic baselines, a naive LSTM and DistilBERT.
 
 python -m benchmarks --dataset emotion --data_dir ../shared/datasets [--quick] [--output results.json]
+python -m benchmarks --scale [flags of python -m benchmarks.scale]: how training and predict.py grow with the data
 
 Prints one Markdown report (table, ratios, targets) on stdout and writes the full result as JSON. Everything runs in
 this one process on the same data and machine; see docs/benchmarks.md for the reference numbers.
@@ -82,6 +83,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> dict:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--scale" in argv:
+        from . import scale
+
+        return scale.main([arg for arg in argv if arg != "--scale"])
     args = parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     settings = BenchmarkSettings(

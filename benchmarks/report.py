@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from modeling_lstm.hardware import machine_is_busy
 
+from .targets import phase_growth
+
 
 def _number(value, digits: int = 0) -> str:
     if value is None:
@@ -54,17 +56,12 @@ def format_table(rows: dict[str, dict], batch_size: int) -> str:
 
 
 def format_report(result: dict) -> str:
-    machine = result["machine"]
     data = result["data"]
     parts = [
         f"## {result['dataset']}{' (--quick subset: smoke test, not a measurement)' if result['quick'] else ''}",
         "",
         f"Data: {data['train']:,} train / {data['validation'] or 0:,} validation / {data['test']:,} test texts. "
-        f"Machine: {machine['cpu']}, {machine['cores_available']} core(s), {machine['torch_threads']} torch "
-        f"thread(s), GPU: {machine['gpu'] or 'none'}; torch {machine['torch']}, transformers "
-        f"{machine['transformers']}; OMP_WAIT_POLICY={machine['environment']['OMP_WAIT_POLICY'] or 'default'}; "
-        f"load average {_load(machine['load_average_at_start'])} at start, "
-        f"{_load(machine['load_average_at_end'])} at end{_shared_note(machine)}.",
+        + _machine_line(result["machine"]),
         "",
         format_table(result["rows"], result["settings"]["batch_size"]),
         "",
@@ -94,18 +91,33 @@ def format_report(result: dict) -> str:
                 f"x{_number(ratios['time_to_accuracy_speedup_vs_naive'], 1)}{bound}"
             )
     if result["targets"]:
-        parts += ["", "| Target | Goal | This run | Met |", "|---|---|---|---|"]
-        for target in result["targets"]:
-            goal = target["goal"]
-            value = target["value"]
-            if target["target"] == "accuracy":
-                goal_text, value_text = f"{target['comparison']} {_percent(goal)}", _percent(value)
-            else:
-                goal_text = f"{target['comparison']} {goal:g}"
-                value_text = _number(value, 2 if value and value < 100 else 0)
-            met = {True: "yes", False: "**no**", None: "n/a"}[target["passed"]]
-            parts.append(f"| {target['description']} | {goal_text} | {value_text} | {met} |")
+        parts += ["", format_targets(result["targets"])]
     return "\n".join(parts)
+
+
+def format_targets(targets: list[dict]) -> str:
+    lines = ["| Target | Goal | This run | Met |", "|---|---|---|---|"]
+    for target in targets:
+        goal = target["goal"]
+        value = target["value"]
+        if target["target"] == "accuracy":
+            goal_text, value_text = f"{target['comparison']} {_percent(goal)}", _percent(value)
+        else:
+            goal_text = f"{target['comparison']} {goal:g}"
+            value_text = _number(value, 2 if value and abs(value) < 100 else 0)
+        met = {True: "yes", False: "**no**", None: "n/a"}[target["passed"]]
+        lines.append(f"| {target['description']} | {goal_text} | {value_text} | {met} |")
+    return "\n".join(lines)
+
+
+def _machine_line(machine: dict) -> str:
+    return (
+        f"Machine: {machine['cpu']}, {machine['cores_available']} core(s), {machine['torch_threads']} torch "
+        f"thread(s), GPU: {machine['gpu'] or 'none'}; torch {machine['torch']}, transformers "
+        f"{machine['transformers']}; OMP_WAIT_POLICY={machine['environment']['OMP_WAIT_POLICY'] or 'default'}; "
+        f"load average {_load(machine['load_average_at_start'])} at start, "
+        f"{_load(machine['load_average_at_end'])} at end{_shared_note(machine)}."
+    )
 
 
 def _shared_note(machine: dict) -> str:
@@ -118,3 +130,50 @@ def _shared_note(machine: dict) -> str:
 
 def _load(values) -> str:
     return "n/a" if not values else " / ".join(f"{value:.2f}" for value in values)
+
+
+# The training phases in the order a run goes through them (all_results.json's phase_seconds).
+PHASES = ("input check", "load", "tokenizer training", "tokenisation", "training", "evaluation", "saving")
+
+
+def format_training_scale(training: list[dict]) -> str:
+    phases = [*PHASES, *sorted({name for row in training for name in row["phase_seconds"]} - set(PHASES))]
+    header = ["Train rows", "Wall (s)", *[f"{name} s (s/100k)" for name in phases]]
+    header += ["Peak RSS MB", "Train samples/s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in training:
+        cells = [f"{row['rows']:,}", _number(row["wall_seconds"], 1)]
+        cells += [
+            "–"
+            if name not in row["phase_seconds"]
+            else f"{row['phase_seconds'][name]:,.1f} ({row['seconds_per_100k'][name]:,.1f})"
+            for name in phases
+        ]
+        cells += [_number(row["peak_rss_mb"]), _number(row["train_samples_per_second"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_predict_scale(rows: list[dict]) -> str:
+    lines = [
+        "| Lines | Launcher | Processes | Wall (s) | Texts/s | Peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [f"{row['lines']:,}", row["launcher"], str(row["processes"]), _number(row["wall_seconds"], 1)]
+        cells += [_number(row["texts_per_second"]), _number(row["peak_rss_mb"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_scale_report(result: dict) -> str:
+    """The scale family: phases per training set size, predict.py per input size and process count, targets."""
+    parts = [f"## Scale ({result['source']}, seed {result['seed']})", "", _machine_line(result["machine"])]
+    if result["training"]:
+        growth = ", ".join(f"{name} x{value:.2f}" for name, value in phase_growth(result["training"]).items())
+        parts += ["", format_training_scale(result["training"])]
+        parts += ["", f"Seconds per 100k rows, largest set / smallest: {growth or 'n/a'}."]
+    if result["predict"] or result["predict_parallel"]:
+        parts += ["", format_predict_scale(result["predict"] + result["predict_parallel"])]
+    parts += ["", format_targets(result["targets"])]
+    return "\n".join(parts)

@@ -26,7 +26,7 @@ from .targets import check_targets, compute_ratios
 logger = logging.getLogger(__name__)
 
 
-def machine_info(settings: BenchmarkSettings) -> dict:
+def machine_info(threads: int) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -40,7 +40,7 @@ def machine_info(settings: BenchmarkSettings) -> dict:
     return {
         "cpu": cpu,
         "cores_available": available_cores(),
-        "torch_threads": settings.threads,
+        "torch_threads": threads,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -63,7 +63,7 @@ def run_benchmark(settings: BenchmarkSettings, workdir: Path | None = None) -> d
         with tempfile.TemporaryDirectory(prefix="benchmark-") as temporary:
             return run_problem_type_benchmark(settings, fields, Path(workdir or temporary))
     data = load_data(settings)
-    machine = machine_info(settings)
+    machine = machine_info(settings.threads)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="benchmark-") as temporary:
         workdir = Path(workdir or temporary)

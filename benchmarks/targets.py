@@ -33,7 +33,14 @@ TARGETS = {
     "latency_median_ms": Target(2.0, "<=", "single-text latency median, ms"),
     "speedup_vs_distilbert": Target(100.0, ">=", "our texts/s / DistilBERT's"),
     "model_size_mb": Target(15.0, "<=", "model.safetensors, MB"),
+    # The scale family (benchmarks/scale.py, issue #16): costs grow at most linearly, memory stays bounded.
+    "phase_growth": Target(
+        1.25, "<=", "training seconds per 100k rows, largest set / smallest, the worst phase"
+    ),
+    "training_peak_rss_growth_mb": Target(500.0, "<=", "training peak RSS, largest set - smallest, MB"),
+    "predict_peak_rss_growth_mb": Target(300.0, "<=", "predict.py peak RSS, most lines - fewest, MB"),
 }
+SCALE_TARGETS = ("phase_growth", "training_peak_rss_growth_mb", "predict_peak_rss_growth_mb")
 # Checked only when the run has a target accuracy (emotion by default).
 NEEDS_TARGET_ACCURACY = ("accuracy", "train_wall_seconds", "time_to_accuracy_speedup_vs_naive")
 
@@ -88,24 +95,64 @@ def check_targets(
     """Each target with this run's value; `passed` is None when this run cannot tell."""
     if "ours" not in rows:
         return []
-    values = target_values(rows, ratios)
     checks = {}
-    for name, target in TARGETS.items():
+    for name, value in target_values(rows, ratios).items():
         if name in NEEDS_TARGET_ACCURACY and target_accuracy is None:
             continue
-        if name == "accuracy":
-            target = replace(target, goal=target_accuracy)
-        value = values[name]
-        checks[name] = {
-            "target": name,
-            "description": target.description,
-            "value": value,
-            "goal": target.goal,
-            "comparison": target.comparison,
-            "passed": None if value is None else target.met_by(value),
-        }
+        target = replace(TARGETS[name], goal=target_accuracy) if name == "accuracy" else TARGETS[name]
+        checks[name] = target_check(name, value, target)
     _qualify(checks, rows, ratios, batch_size)
     return list(checks.values())
+
+
+def target_check(name: str, value: float | None, target: Target | None = None) -> dict:
+    """One row of the target table; `passed` is None when the run has no value for it."""
+    target = target or TARGETS[name]
+    return {
+        "target": name,
+        "description": target.description,
+        "value": value,
+        "goal": target.goal,
+        "comparison": target.comparison,
+        "passed": None if value is None else target.met_by(value),
+    }
+
+
+def phase_growth(training: list[dict]) -> dict[str, float]:
+    """Per phase: seconds per 100k rows on the largest training set / on the smallest (above 1: superlinear)."""
+    if len(training) < 2:
+        return {}
+    smallest, largest = (
+        min(training, key=lambda row: row["rows"]),
+        max(training, key=lambda row: row["rows"]),
+    )
+    return {
+        name: largest["seconds_per_100k"][name] / per_100k
+        for name, per_100k in smallest["seconds_per_100k"].items()
+        if per_100k > 0 and name in largest["seconds_per_100k"]
+    }
+
+
+def growth(rows: list[dict], size_key: str, value_key: str) -> float | None:
+    """The value at the largest size minus the value at the smallest."""
+    if len(rows) < 2:
+        return None
+    ordered = sorted(rows, key=lambda row: row[size_key])
+    return ordered[-1][value_key] - ordered[0][value_key]
+
+
+def scale_targets(training: list[dict], predict: list[dict]) -> list[dict]:
+    """The scale family's targets, from its training rows and its one-process predict.py rows."""
+    growths = phase_growth(training)
+    worst = max(growths, key=growths.get, default=None)
+    checks = [
+        target_check("phase_growth", growths.get(worst)),
+        target_check("training_peak_rss_growth_mb", growth(training, "rows", "peak_rss_mb")),
+        target_check("predict_peak_rss_growth_mb", growth(predict, "lines", "peak_rss_mb")),
+    ]
+    if worst is not None:
+        checks[0]["description"] += f" ({worst})"
+    return checks
 
 
 def _qualify(checks: dict[str, dict], rows: dict[str, Row], ratios: dict, batch_size: int) -> None:

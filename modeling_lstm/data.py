@@ -30,6 +30,7 @@ from .labels import (
     encode_label_vectors,
     label_names_for,
 )
+from .phases import phase
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,8 @@ def builder_options(builder: str, file: str) -> dict:
 
 
 def load_data_file(option: str, file: str) -> Dataset:
-    builder = check_data_file(option, file)
+    with phase("input check"):
+        builder = check_data_file(option, file)
     kwargs = builder_options(builder, file)
     try:
         dataset = datasets.load_dataset(builder, data_files={"data": file}, split="data", **kwargs)

@@ -49,6 +49,7 @@ from .labels import MULTI_LABEL, REGRESSION, SINGLE_LABEL, balanced_weights, tar
 from .metrics import load_problem_metric
 from .modeling_lstm import LSTMForSequenceClassification
 from .output_dir import CHECKPOINTS, folder_written_aside, prepare_output_dir, publish, write_text_atomic
+from .phases import add_phase_results, phase, recording_phases
 from .plots import plot_confusion_matrix, plot_label_f1, plot_predicted_vs_true, plot_training_curves
 from .problem_types import (
     losses_per_text,
@@ -535,15 +536,16 @@ def build_tokenizer_model_and_data(
     splits = data.splits
     with removed_on_user_error(output_dir, fresh_output_dir and accelerator.is_main_process):
         tokenizer_start = time.perf_counter()
-        tokenizer = load_or_train_tokenizer(
-            accelerator,
-            tokenizer_args,
-            data_args,
-            splits["train"],
-            seed,
-            output_dir / CHECKPOINTS / "tokenizer",
-            identity,
-        )
+        with phase("tokenizer training"):
+            tokenizer = load_or_train_tokenizer(
+                accelerator,
+                tokenizer_args,
+                data_args,
+                splits["train"],
+                seed,
+                output_dir / CHECKPOINTS / "tokenizer",
+                identity,
+            )
         tokenizer_runtime = time.perf_counter() - tokenizer_start
         model = build_model(
             model_args,
@@ -820,7 +822,8 @@ def train_epochs(run: PreparedRun, state: TrainerState, metric, train_args, outp
     ) as progress:
         for epoch in range(state.epoch, run.num_epochs):
             train_loss = train_one_epoch(run, state, epoch, train_args, output_dir, progress)
-            scores = evaluate_epoch(run, state, epoch, train_loss, metric, train_args)
+            with phase("evaluation"):
+                scores = evaluate_epoch(run, state, epoch, train_loss, metric, train_args)
             stopped_early = end_epoch(run, state, epoch, scores, train_args, output_dir)
             if stopped_early:
                 break
@@ -963,6 +966,7 @@ def push_model_folder(train_args) -> None:
     )
 
 
+@recording_phases  # seconds and peak RSS per phase, logged and added to all_results.json
 def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) -> dict:
     if data_args.streaming:  # read, checked, tokenised and batched as it goes: streaming.py
         from .streaming import train_streaming
@@ -973,32 +977,36 @@ def train(data_args, tokenizer_args, model_args, train_args, argv: list[str]) ->
     accelerator = make_accelerator(train_args, output_dir, report_to)
     set_seed(train_args.seed)
     arguments = (data_args, tokenizer_args, model_args, train_args)
-    data, identity, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
-        accelerator, arguments, output_dir
-    )
-    tokenizer, model, encoded, data_results = build_tokenizer_model_and_data(
-        accelerator,
-        data_args,
-        tokenizer_args,
-        model_args,
-        data,
-        train_args.seed,
-        output_dir,
-        fresh_output_dir,
-        identity,
-    )
-    run = prepare_run(accelerator, model, *build_loaders(encoded, tokenizer, train_args), train_args)
-    metric = load_problem_metric(data.problem_type)
-    if report_to:
-        init_trackers(accelerator, model_args, train_args)
-    state = restore_state(run, checkpoint, identity)
-    stopped_early = train_epochs(run, state, metric, train_args, output_dir)
+    with phase("load"):
+        data, identity, checkpoint, fresh_output_dir = load_data_and_prepare_output_dir(
+            accelerator, arguments, output_dir
+        )
+    with phase("tokenisation"):
+        tokenizer, model, encoded, data_results = build_tokenizer_model_and_data(
+            accelerator,
+            data_args,
+            tokenizer_args,
+            model_args,
+            data,
+            train_args.seed,
+            output_dir,
+            fresh_output_dir,
+            identity,
+        )
+    with phase("training"):
+        run = prepare_run(accelerator, model, *build_loaders(encoded, tokenizer, train_args), train_args)
+        metric = load_problem_metric(data.problem_type)
+        if report_to:
+            init_trackers(accelerator, model_args, train_args)
+        state = restore_state(run, checkpoint, identity)
+        stopped_early = train_epochs(run, state, metric, train_args, output_dir)
 
     # The best epoch's weights, not the last ones, are evaluated and saved.
-    model = best_model(accelerator, run.model, output_dir)
-    results, outputs = final_results(
-        run, model, state, stopped_early, metric, data, encoded, data_results, train_args
-    )
+    with phase("evaluation"):
+        model = best_model(accelerator, run.model, output_dir)
+        results, outputs = final_results(
+            run, model, state, stopped_early, metric, data, encoded, data_results, train_args
+        )
     return finish_run(accelerator, model, tokenizer, (results, outputs), arguments, argv)
 
 
@@ -1008,7 +1016,9 @@ def finish_run(accelerator, model, tokenizer, scored_run: tuple[dict, dict], arg
     train_args = arguments[-1]
     report_to = None if train_args.report_to == "none" else train_args.report_to
     if accelerator.is_main_process:
-        write_model_folder(accelerator, model, tokenizer, results, outputs, arguments, argv)
+        with phase("saving"):
+            write_model_folder(accelerator, model, tokenizer, results, outputs, arguments, argv)
+        add_phase_results(results, Path(train_args.output_dir) / "all_results.json")
     accelerator.wait_for_everyone()
     if report_to:
         accelerator.end_training()
