@@ -139,7 +139,7 @@ PHASES = ("input check", "load", "tokenizer training", "tokenisation", "training
 def format_training_scale(training: list[dict]) -> str:
     phases = [*PHASES, *sorted({name for row in training for name in row["phase_seconds"]} - set(PHASES))]
     header = ["Train rows", "Wall (s)", *[f"{name} s (s/100k)" for name in phases]]
-    header += ["Peak RSS MB", "Train samples/s"]
+    header += ["Other s (imports, setup)", "Peak RSS MB", "Train samples/s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in training:
         cells = [f"{row['rows']:,}", _number(row["wall_seconds"], 1)]
@@ -149,7 +149,8 @@ def format_training_scale(training: list[dict]) -> str:
             else f"{row['phase_seconds'][name]:,.1f} ({row['seconds_per_100k'][name]:,.1f})"
             for name in phases
         ]
-        cells += [_number(row["peak_rss_mb"]), _number(row["train_samples_per_second"])]
+        other = row["wall_seconds"] - sum(row["phase_seconds"].values())
+        cells += [_number(other, 1), _number(row["peak_rss_mb"]), _number(row["train_samples_per_second"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

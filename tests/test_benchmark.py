@@ -13,10 +13,11 @@ from dataclasses import asdict
 import pytest
 from conftest import REPO_ROOT, subprocess_env
 
-from benchmarks.report import format_table
+from benchmarks.report import PHASES, format_table, format_training_scale
 from benchmarks.rows_naive import benchmark_naive_lstm
+from benchmarks.scale_data import varied_rows
 from benchmarks.settings import ROW_NAMES, BenchmarkSettings, Data, Row, Split
-from benchmarks.targets import TARGETS, check_targets, compute_ratios
+from benchmarks.targets import SCALE_TARGETS, TARGETS, check_targets, compute_ratios, scale_targets
 
 # A smaller slice than --quick's defaults keeps this test well under the 3 minutes CI allows it.
 SLICE = ["--max_train_samples", "400", "--max_eval_samples", "100", "--num_train_epochs", "1"]
@@ -83,7 +84,9 @@ def test_rows_have_sane_values(quick_result):
 def test_ratios_and_targets_are_reported(quick_result):
     ratios = quick_result["ratios"]
     assert ratios["speedup_vs_distilbert"] > 0 and ratios["epoch_speedup_vs_naive"] > 0
-    assert [target["target"] for target in quick_result["targets"]] == list(TARGETS)
+    assert [target["target"] for target in quick_result["targets"]] == [
+        name for name in TARGETS if name not in SCALE_TARGETS
+    ]
     assert "| Target |" in quick_result["stdout"] and "Ratios:" in quick_result["stdout"]
     assert quick_result["machine"]["cores_available"] >= 1
 
@@ -320,3 +323,109 @@ def test_the_multi_label_baseline_predicts_with_the_threshold_tuned_on_validatio
     # A tuned threshold near 0 predicts every label, near 1 none: a fixed 0.5 would give neither.
     assert predicted.all() if threshold < 0.5 else not predicted.any()
     assert truth.shape == predicted.shape == (len(texts), 3)  # happy, sad, tired
+
+
+# --- the scale family (benchmarks/scale.py): phases and predict.py against the data's size -----------------------
+
+SCALE_TRAIN_ARGS = "--embedding_dim 16 --hidden_size 16 --vocab_size 500 --max_eval_samples 100"
+
+
+@pytest.fixture(scope="module")
+def tiny_scale_result(emotion_dir, tmp_path_factory) -> dict:
+    output = tmp_path_factory.mktemp("scale") / "scale.json"
+    command = [sys.executable, "-m", "benchmarks", "--scale", "--source_dir", str(emotion_dir), "--train_sizes",
+               "300", "600", "--predict_sizes", "200", "400", "--parallel_lines", "200", "--train_args",
+               SCALE_TRAIN_ARGS, "--output", str(output)]  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(output.read_text())
+    result["stdout"] = completed.stdout
+    return result
+
+
+def test_tiny_scale_run_produces_every_row(tiny_scale_result):
+    training = tiny_scale_result["training"]
+    assert [row["rows"] for row in training] == [300, 600]
+    for row in training:
+        assert set(row["phase_seconds"]) == set(PHASES)
+        for name, seconds in row["phase_seconds"].items():
+            assert row["seconds_per_100k"][name] == pytest.approx(seconds * 100_000 / row["rows"])
+        assert row["peak_rss_mb"] > 50 and row["train_samples_per_second"] > 0
+    predict = tiny_scale_result["predict"] + tiny_scale_result["predict_parallel"]
+    assert [(row["lines"], row["launcher"], row["processes"]) for row in predict] == [
+        (200, "python", 1),
+        (400, "python", 1),
+        (200, "accelerate launch", 1),
+        (200, "accelerate launch", 2),
+    ]
+    assert all(row["texts_per_second"] > 0 and row["peak_rss_mb"] > 50 for row in predict)
+    targets = tiny_scale_result["targets"]
+    assert [target["target"] for target in targets] == list(SCALE_TARGETS)
+    assert all(target["value"] is not None for target in targets)
+    stdout = tiny_scale_result["stdout"]
+    assert (
+        "| 600 |" in stdout
+        and "| 400 | python | 1 |" in stdout
+        and "| 200 | accelerate launch | 2 |" in stdout
+    )
+
+
+def scale_training_row(rows: int, seconds_per_100k: dict[str, float], peak_rss_mb: float) -> dict:
+    phase_seconds = {name: value * rows / 100_000 for name, value in seconds_per_100k.items()}
+    return {"rows": rows, "phase_seconds": phase_seconds, "seconds_per_100k": seconds_per_100k,
+            "peak_rss_mb": peak_rss_mb, "wall_seconds": sum(phase_seconds.values()) + 5,
+            "train_samples_per_second": 1000.0}  # fmt: skip
+
+
+def scale_checks(training_growth: float, training_rss: tuple, predict_rss: tuple) -> dict[str, dict]:
+    """Checks of a run whose `training` phase costs `training_growth` times more per row at 1.6M than at 100k (the
+    other phases: linear, or cheaper per row), with the given (smallest, largest) peak RSS."""
+    training = [
+        scale_training_row(1_600_000, {"load": 1.9, "training": 60.0 * training_growth}, training_rss[1]),
+        scale_training_row(100_000, {"load": 2.0, "training": 60.0}, training_rss[0]),
+    ]
+    predict = [
+        {"lines": 4_000_000, "peak_rss_mb": predict_rss[1]},
+        {"lines": 100_000, "peak_rss_mb": predict_rss[0]},
+    ]
+    return {check["target"]: check for check in scale_targets(training, predict)}
+
+
+def test_scale_targets_pass_linear_costs_and_flat_memory():
+    checks = scale_checks(1.1, training_rss=(1000, 1400), predict_rss=(800, 1000))
+    assert [check["passed"] for check in checks.values()] == [True, True, True]
+    assert checks["phase_growth"]["value"] == pytest.approx(1.1)
+
+
+def test_scale_targets_flag_a_superlinear_phase_and_growing_memory():
+    checks = scale_checks(1.5, training_rss=(1000, 1600), predict_rss=(800, 1200))
+    assert checks["phase_growth"]["value"] == pytest.approx(1.5) and checks["phase_growth"]["passed"] is False
+    assert checks["phase_growth"]["description"].endswith("(training)")  # names the phase that grows
+    assert (
+        checks["training_peak_rss_growth_mb"]["value"] == 600
+        and not checks["training_peak_rss_growth_mb"]["passed"]
+    )
+    assert (
+        checks["predict_peak_rss_growth_mb"]["value"] == 400
+        and not checks["predict_peak_rss_growth_mb"]["passed"]
+    )
+    table = format_training_scale([scale_training_row(100_000, {"load": 2.0, "training": 60.0}, 1000.0)])
+    assert "| 100,000 | 67.0 | – | 2.0 (2.0) | – | – | 60.0 (60.0) | – | – | 5.0 | 1,000 | 1,000 |" in table
+
+
+def test_one_size_cannot_tell_growth():
+    training = [scale_training_row(100_000, {"training": 60.0}, 1000.0)]
+    assert [check["passed"] for check in scale_targets(training, [])] == [None, None, None]
+
+
+def test_scale_data_is_seeded_and_varied_within_each_label():
+    source = [(f"{label} sentence number {index}", label) for index in range(20) for label in ("pos", "neg")]
+    rows = list(varied_rows(source, 200, seed=1))
+    assert rows == list(varied_rows(source, 200, seed=1)) and rows != list(varied_rows(source, 200, seed=2))
+    assert sorted(rows[: len(source)]) == sorted(source)  # the first pass: the source itself, shuffled
+    assert len(set(rows[len(source) :])) > 100  # later passes: varied, few repeats
+    for text, label in rows[len(source) :]:
+        other = "neg" if label == "pos" else "pos"
+        assert other not in text.split()  # words come from sentences of the same label only
