@@ -8,7 +8,9 @@ This package sits beside `modeling_lstm/` and `configs/` in the source tree and 
 trains and predicts through the library's public functions like any script. Modules: settings (what a run is given
 and records), measure (clocks and sizes), rows_ours / rows_baselines / rows_naive / rows_distilbert (one family of
 rows each), targets (the goals, and which number each one reads), report (the Markdown), run (the whole run),
-__main__ (the command line).
+__main__ (the command line); scale and scale_data: the scale family (`python -m benchmarks --scale`), which trains
+and predicts in child processes on data replicated to 100k-4M rows and reads each training phase's seconds and peak
+RSS from all_results.json.
 
 Rows:
 - ours: `modeling_lstm.training.main` with the dataset's YAML config (tokenizer training included in the wall time),

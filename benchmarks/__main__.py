@@ -8,7 +8,6 @@ this one process on the same data and machine; see docs/benchmarks.md for the re
 """
 
 import argparse
-import json
 import logging
 import shlex
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 
+from .report import print_and_save
 from .run import run_benchmark
 from .settings import ROW_NAMES, BenchmarkSettings, split_file
 
@@ -110,10 +110,7 @@ def main(argv=None) -> dict:
     if not split_file(settings.data_dir / settings.dataset, "train").is_file():
         raise UserInputError(f"{settings.data_dir / settings.dataset}/train.csv not found: check --data_dir")
     result = run_benchmark(settings)
-    print(result["markdown"])
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print_and_save(result, args.output)
     return result
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from modeling_lstm.hardware import machine_is_busy
 
 from .targets import phase_growth
@@ -178,3 +181,11 @@ def format_scale_report(result: dict) -> str:
         parts += ["", format_predict_scale(result["predict"] + result["predict_parallel"])]
     parts += ["", format_targets(result["targets"])]
     return "\n".join(parts)
+
+
+def print_and_save(result: dict, output: Path | None) -> None:
+    """Print the run's Markdown; write the whole result as JSON to `output` when given."""
+    print(result["markdown"])
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -34,7 +34,7 @@ import psutil
 from modeling_lstm.cli import run_cli
 from modeling_lstm.errors import UserInputError
 
-from .report import format_scale_report
+from .report import format_scale_report, print_and_save
 from .run import machine_info
 from .scale_data import write_predict_input, write_training_set
 from .settings import MB, REPO_ROOT, available_cores
@@ -199,20 +199,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=REPO_ROOT.parent / "shared" / "datasets" / "sst2",
         help="Holds train.csv (text,label) to replicate; validation.csv / test.csv if present.",
     )
-    parser.add_argument(
-        "--train_sizes",
-        type=int,
-        nargs="*",
-        default=list(ScaleSettings.train_sizes),
-        help="Training set sizes in rows (none: skip training; then give --model_dir).",
-    )
-    parser.add_argument(
-        "--predict_sizes",
-        type=int,
-        nargs="*",
-        default=list(ScaleSettings.predict_sizes),
-        help="predict.py input sizes in lines (none: skip the predict rows).",
-    )
+    sizes = {
+        "--train_sizes": (
+            ScaleSettings.train_sizes,
+            "Training set sizes in rows (none: skip; give --model_dir).",
+        ),
+        "--predict_sizes": (
+            ScaleSettings.predict_sizes,
+            "predict.py inputs in lines (none: skip predict.py).",
+        ),
+    }
+    for flag, (default, description) in sizes.items():
+        parser.add_argument(flag, type=int, nargs="*", default=list(default), help=description)
     parser.add_argument(
         "--parallel_lines",
         type=int,
@@ -227,7 +225,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--workdir", type=Path, help="Keep the data, models and logs here (default: a temp dir)."
     )
     parser.add_argument("--output", type=Path, help="Write the full result as JSON here.")
-    return parser.parse_args(argv)  # fmt: skip
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
@@ -253,10 +251,7 @@ def main(argv=None) -> dict:
             raise UserInputError(f"--workdir {workdir}: inside the repository; choose a folder outside it")
         workdir.mkdir(parents=True, exist_ok=True)
         result = run_scale_benchmark(settings, workdir)
-    print(result["markdown"])
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print_and_save(result, args.output)
     return result
 
 

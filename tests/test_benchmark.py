@@ -35,11 +35,19 @@ def quick_result(emotion_dir, tmp_path_factory) -> dict:
         str(emotion_dir.parent),  # through the data gate of conftest.py
         "--quick",
         *SLICE,
-        "--output",
-        str(output),
     ]
+    return benchmark_result(command, output, timeout=600)
+
+
+def benchmark_result(command: list[str], output, timeout: int) -> dict:
+    """Run a benchmark command with `--output output`; its JSON result, with what it printed as "stdout"."""
     completed = subprocess.run(
-        command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600
+        [*command, "--output", str(output)],
+        cwd=REPO_ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     result = json.loads(output.read_text())
@@ -335,14 +343,8 @@ def tiny_scale_result(emotion_dir, tmp_path_factory) -> dict:
     output = tmp_path_factory.mktemp("scale") / "scale.json"
     command = [sys.executable, "-m", "benchmarks", "--scale", "--source_dir", str(emotion_dir), "--train_sizes",
                "300", "600", "--predict_sizes", "200", "400", "--parallel_lines", "200", "--train_args",
-               SCALE_TRAIN_ARGS, "--output", str(output)]  # fmt: skip
-    completed = subprocess.run(
-        command, cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    result = json.loads(output.read_text())
-    result["stdout"] = completed.stdout
-    return result
+               SCALE_TRAIN_ARGS]  # fmt: skip
+    return benchmark_result(command, output, timeout=900)
 
 
 def test_tiny_scale_run_produces_every_row(tiny_scale_result):
