@@ -266,12 +266,18 @@ def split_source(data_args: DataArguments, split: str) -> str:
     return f"{' '.join(files)} (rows counted across the files in order)"
 
 
+def column_values(dataset: Dataset, name: str) -> list:
+    """A column as a list. `dataset[name]` is a lazy Column in datasets 5: iterating it formats one row at a time,
+    about 60 us a row (a minute per 100k rows), where slicing converts the whole column at once."""
+    return dataset[name][:]
+
+
 def label_names_from_train(train: Dataset) -> list[str]:
     """ClassLabel names as they are; otherwise the distinct values, numbers in numeric order, strings sorted."""
     feature = train.features["label"]
     if isinstance(feature, ClassLabel):
         return list(feature.names)
-    values = set(train["label"])
+    values = set(column_values(train, "label"))
     if all(isinstance(value, (int, bool)) for value in values):
         return [str(value) for value in sorted(values)]
     return sorted(str(value) for value in values)
@@ -287,7 +293,7 @@ def strip_labels(dataset: Dataset, source: str) -> Dataset:
     feature = dataset.features["label"]
     if not (isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")):
         return dataset
-    labels = dataset["label"]
+    labels = column_values(dataset, "label")
     stripped = [(label.strip() or None) if label is not None else None for label in labels]
     changed = [(old, new) for old, new in zip(labels, stripped, strict=True) if old != new]
     if not changed:
@@ -303,7 +309,7 @@ def strip_labels(dataset: Dataset, source: str) -> Dataset:
 
 def clean_split(dataset: Dataset, data_args: DataArguments, source: str) -> Dataset:
     """Reject (or with --drop_empty, drop) empty texts; reject missing labels."""
-    empty = [text is None or not str(text).strip() for text in dataset["text"]]
+    empty = [text is None or not str(text).strip() for text in column_values(dataset, "text")]
     if any(empty):
         count = sum(empty)
         if not data_args.drop_empty:
@@ -316,7 +322,7 @@ def clean_split(dataset: Dataset, data_args: DataArguments, source: str) -> Data
         if len(dataset) == 0:
             raise UserInputError(f"{source}: no rows left after dropping empty texts")
     dataset = strip_labels(dataset, source)
-    labels = dataset["label"]
+    labels = column_values(dataset, "label")
     missing = [label is None or label == -1 for label in labels]  # -1: ClassLabel's "no label"
     if any(missing):
         raise UserInputError(
@@ -337,7 +343,7 @@ def encode_labels(dataset: Dataset, names: list[str], source: str, known_as: str
             )
         return dataset
     index = {name: position for position, name in enumerate(names)}
-    values = [str(value) for value in dataset["label"]]
+    values = [str(value) for value in column_values(dataset, "label")]
     unseen = [value not in index for value in values]
     if any(unseen):
         value = values[unseen.index(True)]
@@ -397,7 +403,7 @@ def carve_missing_validation(splits: DatasetDict, data_args: DataArguments, seed
 def warn_about_rare_classes(splits: dict[str, Dataset], data_args: DataArguments) -> None:
     """Train anyway, but say so: a class with few train rows is learned poorly, one with none never."""
     names = splits["train"].features["label"].names
-    train_counts = Counter(splits["train"]["label"])
+    train_counts = Counter(column_values(splits["train"], "label"))
     rare = [f"{name} {train_counts[index]}" for index, name in enumerate(names)]
     rare = [entry for index, entry in enumerate(rare) if train_counts[index] < MIN_TRAIN_ROWS_PER_CLASS]
     if rare:
@@ -408,7 +414,7 @@ def warn_about_rare_classes(splits: dict[str, Dataset], data_args: DataArguments
             ", ".join(rare),
         )
     for split in set(splits) - {"train"}:
-        counts = Counter(splits[split]["label"])
+        counts = Counter(column_values(splits[split], "label"))
         unseen = [
             f"{names[index]} ({counts[index]} rows)" for index in sorted(counts) if not train_counts[index]
         ]
@@ -441,7 +447,7 @@ def tokenizer_training_sample(train: Dataset, samples: int | None, seed: int) ->
         raise UserInputError(f"--tokenizer_train_samples must be at least 1, got {samples}")
     shuffled = train.shuffle(seed=seed)
     if samples is None:
-        probe = shuffled.select(range(min(len(train), 10_000)))["text"]
+        probe = column_values(shuffled.select(range(min(len(train), 10_000))), "text")
         samples = int(TOKENIZER_CHARACTER_BUDGET * len(probe) / max(sum(map(len, probe)), 1))
     return train if samples >= len(train) else shuffled.select(range(samples))
 
@@ -456,7 +462,7 @@ def auto_max_seq_length(tokenizer, train: Dataset, seed: int) -> tuple[int, floa
     """The 98th percentile of the training texts' token counts (a seeded sample of 10,000), rounded up to a multiple
     of 16 and kept within 32-512: about 2% of the texts are cut, and batches stay as short as the data allows.
     Returns (max_seq_length, the percentile)."""
-    sample = list(train.shuffle(seed=seed).select(range(min(len(train), 10_000)))["text"])
+    sample = column_values(train.shuffle(seed=seed).select(range(min(len(train), 10_000))), "text")
     lengths = [len(ids) for ids in tokenizer(sample, verbose=False)["input_ids"]]
     percentile = float(np.percentile(lengths, 98))
     return min(max(math.ceil(percentile / 16) * 16, 32), 512), percentile
@@ -501,7 +507,7 @@ def tokenize_splits(
 
 def truncation_stats(train: Dataset) -> dict:
     """How much truncation removed from the training texts: share of texts cut, mean and max tokens cut."""
-    cut = np.asarray(train["tokens_cut"])
+    cut = np.asarray(column_values(train, "tokens_cut"))
     truncated = cut[cut > 0]
     return {
         "train_truncated_share": float(len(truncated) / max(len(cut), 1)),
@@ -567,7 +573,7 @@ def encode_vector_split(
     text = pick_column(dataset.column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", source)
     if text in where.columns:
         raise UserInputError(f"{source}: the text column '{text}' is also a label column")
-    columns = {column: dataset[column] for column in where.columns}
+    columns = {column: column_values(dataset, column) for column in where.columns}
     vectors = encode_label_vectors(problem_type, columns, where, names, source, known_as)
     encoded = dataset.select_columns([text]).rename_columns({text: "text"} if text != "text" else {})
     label_feature = datasets.Sequence(datasets.Value("float32"), length=len(names))
@@ -586,7 +592,7 @@ def load_problem(data_args: DataArguments, seed: int) -> LabelledData:
         raw["train"].column_names, data_args.text_column, TEXT_COLUMN_CANDIDATES, "text", train_source
     )
     where = label_source(raw["train"].column_names, data_args, train_source)
-    columns = {column: raw["train"][column] for column in where.columns}
+    columns = {column: column_values(raw["train"], column) for column in where.columns}
     problem_type, reason = decide_problem_type(columns, where, data_args.problem_type, train_source)
     logger.info("Problem type: %s (%s)", problem_type, reason)
     if data_args.normalize_targets and problem_type != REGRESSION:
@@ -616,7 +622,7 @@ def splits_names(splits: DatasetDict) -> list[str]:
 def log_label_counts(splits: DatasetDict) -> None:
     """Multi-label: how many texts carry no label, and how many several, per split."""
     for split, dataset in splits.items():
-        counts = np.asarray(dataset["label"]).sum(axis=1)
+        counts = np.asarray(column_values(dataset, "label")).sum(axis=1)
         logger.info(
             "%s: %d texts, %d without a label, %d with several",
             split,

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .args import DataArguments
-from .data import load_labelled_file, load_labelled_vectors
+from .data import column_values, load_labelled_file, load_labelled_vectors
 from .inference import predict_probabilities
 from .labels import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 from .metrics import load_problem_metric
@@ -25,7 +25,7 @@ def evaluate_file(
         dataset = load_labelled_vectors(file, problem_type, label_names, columns)
     scores = score_texts(model, tokenizer, dataset, batch_size, chunk_size)
     metric = load_problem_metric(problem_type)
-    report = score_outputs(problem_type, scores, np.asarray(dataset["label"]), metric, config)
+    report = score_outputs(problem_type, scores, np.asarray(column_values(dataset, "label")), metric, config)
     report["num_samples"] = len(dataset)
     if problem_type == MULTI_LABEL:
         report["thresholds"] = dict(zip(label_names, label_thresholds(config).tolist(), strict=True))

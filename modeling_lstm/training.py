@@ -35,6 +35,7 @@ from .args import args_to_yaml, parse_args
 from .configuration_lstm import LSTMConfig
 from .data import (
     auto_max_seq_length,
+    column_values,
     iter_texts,
     load_problem,
     tokenize_splits,
@@ -118,7 +119,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
 
 def make_dataloader(dataset, collator, batch_size, seed, shuffle, group, num_workers=0):
     sampler = LengthGroupedBatchSampler(
-        list(dataset["length"]), batch_size, seed, shuffle=shuffle, group=group
+        column_values(dataset, "length"), batch_size, seed, shuffle=shuffle, group=group
     )
     # A private generator: iterating a DataLoader otherwise draws from the global torch RNG, so a resumed run (whose
     # RNG state is restored mid-epoch) would get different dropout masks from the uninterrupted one.
@@ -279,7 +280,7 @@ def load_or_train_tokenizer(
 def label_config_fields(data, data_args) -> dict:
     """Config fields the train labels decide: the problem type, class weights, the regression targets' range."""
     fields = {"problem_type": data.problem_type}
-    labels = np.asarray(data.splits["train"]["label"])
+    labels = np.asarray(column_values(data.splits["train"], "label"))
     if data_args.class_weights == "balanced":
         fields.update(balanced_weights(labels, data.problem_type, len(data.label_names)))
     if data.problem_type == REGRESSION:
@@ -897,7 +898,10 @@ def final_results(
         results.update(prefixed(split, scored(model.config, split_output, metric)))
         results[f"num_{split}_samples"] = len(encoded[split])
     results["widget_examples"] = pick_widget_examples(
-        splits["validation"]["text"], splits["validation"]["label"], label_names, problem_type
+        column_values(splits["validation"], "text"),
+        column_values(splits["validation"], "label"),
+        label_names,
+        problem_type,
     )
     results["epoch_log"] = state.history
     return results, outputs
