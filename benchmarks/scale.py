@@ -74,12 +74,18 @@ def tree_rss_mb(process: psutil.Process) -> float:
 
 
 def run_measured(command: list[str], log_file: Path, interval: float = 0.1) -> Measured:
-    """Run `command` from the repository root, its output into `log_file`; wall seconds and peak tree RSS."""
+    """Run `command` from the repository root, its output into `log_file`; wall seconds and peak tree RSS.
+
+    The child imports modeling_lstm from this source tree, as the parent does, whatever is installed."""
     logger.info("running %s", shlex.join(command))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
     start = time.perf_counter()
     peak = 0.0
     with log_file.open("w", encoding="utf-8") as log:
-        child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         watched = psutil.Process(child.pid)
         while child.poll() is None:
             try:
