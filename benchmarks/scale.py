@@ -98,6 +98,7 @@ def run_measured(command: list[str], log_file: Path, interval: float = 0.1) -> M
         with log_file.open(encoding="utf-8", errors="replace") as log:
             tail = "".join(deque(log, maxlen=15))
         raise RuntimeError(f"{shlex.join(command)} exited with {child.returncode}; {log_file} ends:\n{tail}")
+    logger.info("%s: %.1f s, peak RSS %.0f MB", log_file.stem, seconds, peak)  # kept if a later row fails
     return Measured(seconds, peak)
 
 
