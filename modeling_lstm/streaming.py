@@ -404,6 +404,10 @@ def prepare_stream(
     """Everything read before anything is written: the stream and its checks, --max_steps (or the Hub's length)
     and the first rows the tokenizer learns from."""
     data = load_stream_problem(data_args)
+    if train_args.dataloader_num_workers:
+        logger.warning(
+            "--dataloader_num_workers is ignored with --streaming: the stream is read in this process"
+        )
     # prepare_run reads --max_steps; a stream of known length gets the steps its epochs make.
     train_args.max_steps = updates_to_train(train_args, data.length, accelerator.num_processes)
     train_args.metric_for_best_model = metric_for_best_model(
@@ -422,10 +426,6 @@ def stream_batches(rows: IterableDataset, tokenizer, accelerator, train_args, da
     """This process's share of the stream (a shard, or every n-th row), tokenised and batched."""
     if accelerator.num_processes > 1:
         rows = split_dataset_by_node(rows, accelerator.process_index, accelerator.num_processes)
-    if train_args.dataloader_num_workers:
-        logger.warning(
-            "--dataloader_num_workers is ignored with --streaming: the stream is read in this process"
-        )
     period_steps = train_args.eval_steps or train_args.max_steps
     batches = StreamBatches(
         tokenised_stream(rows, tokenizer),
