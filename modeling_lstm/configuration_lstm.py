@@ -58,6 +58,12 @@ def check_arguments(
         raise ValueError(f"LSTMConfig.threshold must be in (0, 1), got {threshold!r}")
 
 
+# The fields each check reads, by name (pad_token_id is checked too, but transformers' base class keeps it).
+CHECKED_FIELDS = ("vocab_size", "embedding_dim", "hidden_size", "num_layers", "inference_length_buckets", "dropout",
+                  "embedding_dropout", "pooling", "initializer_range", "threshold")  # fmt: skip
+LONG_TEXT_FIELDS = ("long_text_strategy", "max_seq_length", "max_chunks", "chunk_pooling")
+
+
 def check_long_text_arguments(*, long_text_strategy, max_seq_length, max_chunks, chunk_pooling) -> None:
     """A ValueError naming the first long-text argument of LSTMConfig out of range."""
     if long_text_strategy not in LONG_TEXT_STRATEGIES:
@@ -179,32 +185,13 @@ class LSTMConfig(PreTrainedConfig):
         target_max: list[float] | None = None,
         **kwargs,
     ):
-        check_arguments(
-            vocab_size=vocab_size,
-            embedding_dim=embedding_dim,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            inference_length_buckets=inference_length_buckets,
-            dropout=dropout,
-            embedding_dropout=embedding_dropout,
-            pooling=pooling,
-            pad_token_id=pad_token_id,
-            initializer_range=initializer_range,
-            threshold=threshold,
-        )
-        check_long_text_arguments(
-            long_text_strategy=long_text_strategy,
-            max_seq_length=max_seq_length,
-            max_chunks=max_chunks,
-            chunk_pooling=chunk_pooling,
-        )
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
-        self.dropout = float(dropout)
-        self.embedding_dropout = float(embedding_dropout)
+        self.dropout = dropout
+        self.embedding_dropout = embedding_dropout
         self.pooling = pooling
         self.initializer_range = initializer_range
         self.inference_length_buckets = inference_length_buckets
@@ -213,7 +200,7 @@ class LSTMConfig(PreTrainedConfig):
         self.max_chunks = max_chunks
         self.chunk_pooling = chunk_pooling
         self.text_cleaning = text_cleaning or {}
-        self.threshold = float(threshold)
+        self.threshold = threshold
         self.class_weights = class_weights
         self.pos_weight = pos_weight
         self.thresholds = thresholds
@@ -221,6 +208,10 @@ class LSTMConfig(PreTrainedConfig):
         self.target_std = target_std
         self.target_min = target_min
         self.target_max = target_max
+        check_arguments(pad_token_id=pad_token_id, **{name: getattr(self, name) for name in CHECKED_FIELDS})
+        check_long_text_arguments(**{name: getattr(self, name) for name in LONG_TEXT_FIELDS})
+        self.dropout, self.embedding_dropout = float(dropout), float(embedding_dropout)
+        self.threshold = float(threshold)
         super().__init__(pad_token_id=pad_token_id, **kwargs)
         self.complete_labels()
 

@@ -299,26 +299,40 @@ class LSTMModel(LSTMPreTrainedModel):
         width = mask.size(1)
         # Per-token outputs are moved back to the input positions below.
         embeddings, mask, order, windows = self.arrange_tokens(inputs_embeds, mask)
-        window_mask = mask
-        if windows > 1:  # windows past a text's end hold no token: they are not run
-            live = mask.any(dim=1)
-            embeddings, mask = embeddings[live], mask[live]
-        lengths = mask.sum(dim=1)  # (rows,)
-
-        if self.use_length_buckets(mask, not pooled_only or output_hidden_states or output_attentions):
-            outputs = BaseModelOutputWithPooling(
-                pooler_output=self.bucketed_pooled(embeddings, mask, lengths)
-            )
-        else:
-            outputs = self.encode_and_pool(embeddings, mask, lengths, output_hidden_states, output_attentions)
-        if windows > 1:
-            outputs = self.merge_windows(outputs, window_mask, windows)
+        per_token = not pooled_only or output_hidden_states or output_attentions
+        outputs = self.encode_rows(
+            embeddings, mask, windows, per_token, output_hidden_states, output_attentions
+        )
         if outputs.last_hidden_state is not None:
             if order is not None:
                 outputs = scatter_outputs(outputs, order, width)
             if output_hidden_states:
                 outputs.hidden_states = (inputs_embeds, *outputs.hidden_states)
         return outputs if return_dict else outputs.to_tuple()
+
+    def encode_rows(
+        self,
+        embeddings: torch.Tensor,
+        mask: torch.Tensor,
+        windows: int,
+        per_token: bool,
+        output_hidden_states: bool,
+        output_attentions: bool,
+    ) -> BaseModelOutputWithPooling:
+        """The arranged rows (`arrange_tokens`) through the LSTM and pooling, one output per text: length-sorted
+        sub-batches when only pooled vectors are needed (`use_length_buckets`), windows merged per text."""
+        window_mask = mask
+        if windows > 1:  # windows past a text's end hold no token: they are not run
+            live = mask.any(dim=1)
+            embeddings, mask = embeddings[live], mask[live]
+        lengths = mask.sum(dim=1)  # (rows,)
+        if self.use_length_buckets(mask, per_token):
+            outputs = BaseModelOutputWithPooling(
+                pooler_output=self.bucketed_pooled(embeddings, mask, lengths)
+            )
+        else:
+            outputs = self.encode_and_pool(embeddings, mask, lengths, output_hidden_states, output_attentions)
+        return self.merge_windows(outputs, window_mask, windows) if windows > 1 else outputs
 
     def arrange_tokens(
         self, embeddings: torch.Tensor, mask: torch.Tensor
