@@ -142,11 +142,12 @@ class DataArguments:
             "help": "Regression: train on targets standardised with train statistics (undone at inference)."
         },
     )
-    class_weights: Literal["none", "balanced"] = field(
+    class_weights: Literal["none", "balanced", "balanced_sqrt"] = field(
         default="none",
         metadata={
             "help": "balanced: weight the loss by inverse class frequency in train (single-label), or each label's "
-            "positives by negatives/positives (multi-label pos_weight)."
+            "positives by negatives/positives (multi-label pos_weight); balanced_sqrt: by their square root, milder "
+            "for labels that are very rare."
         },
     )
     validation_split_percentage: int = field(

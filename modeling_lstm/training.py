@@ -281,8 +281,10 @@ def label_config_fields(data, data_args) -> dict:
     """Config fields the train labels decide: the problem type, class weights, the regression targets' range."""
     fields = {"problem_type": data.problem_type}
     labels = np.asarray(column_values(data.splits["train"], "label"))
-    if data_args.class_weights == "balanced":
-        fields.update(balanced_weights(labels, data.problem_type, len(data.label_names)))
+    if data_args.class_weights != "none":
+        fields.update(
+            balanced_weights(labels, data.problem_type, len(data.label_names), data_args.class_weights)
+        )
     if data.problem_type == REGRESSION:
         fields.update(target_statistics(labels, data_args.normalize_targets))
     return fields

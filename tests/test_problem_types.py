@@ -277,6 +277,10 @@ def test_balanced_weights_and_target_statistics():
     assert balanced_weights(hot, MULTI, 2)["pos_weight"] == pytest.approx(
         [1 / 3, 3.0]
     )  # negatives / positives
+    # balanced_sqrt: the square root of each weight, so the rarest label is pulled less far.
+    assert balanced_weights(hot, MULTI, 2, "balanced_sqrt")["pos_weight"] == pytest.approx([3**-0.5, 3**0.5])
+    tempered = balanced_weights(np.array([0, 0, 0, 1, 2, 2]), SINGLE, 3, "balanced_sqrt")["class_weights"]
+    assert tempered == pytest.approx(np.sqrt(single), abs=1e-6)
     targets = np.array([[1.0, 10.0], [3.0, 10.0]])
     stats = target_statistics(targets, normalize=True)
     assert stats == {"target_min": [1.0, 10.0], "target_max": [3.0, 10.0], "target_mean": [2.0, 10.0],

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import REPO_ROOT, subprocess_env
 from test_training import results_of, run_python
@@ -66,7 +67,8 @@ def train_on_a_slice(dataset_dir, tmp_path_factory, test_name: str, lines: int, 
 
 @pytest.fixture(scope="module")
 def goemotions_run(goemotions_dir, tmp_path_factory):
-    return train_on_a_slice(goemotions_dir, tmp_path_factory, "test.jsonl", 300, "--per_label_thresholds")
+    tuned_and_weighted = ("--per_label_thresholds", "--class_weights", "balanced_sqrt")
+    return train_on_a_slice(goemotions_dir, tmp_path_factory, "test.jsonl", 300, *tuned_and_weighted)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,20 @@ def test_multi_label_folder_config_and_results(goemotions_run):
         assert f"test_{metric}" in results
     assert list(results["test_per_class"]) == names
     assert (model_dir / "label_f1.png").is_file() and not (model_dir / "confusion_matrix.png").exists()
+
+
+def test_class_weights_balanced_sqrt_saves_each_labels_pos_weight(goemotions_run, goemotions_dir):
+    """The square root of negatives / positives over the training rows (--max_train_samples: the first 1500), in the
+    config's label order."""
+    model_dir, _ = goemotions_run
+    config = config_of(model_dir)
+    rows = [json.loads(line) for line in (goemotions_dir / "train.jsonl").read_text().splitlines()[:1500]]
+    positives = np.array(
+        [sum(config["id2label"][str(i)] in row["labels"] for row in rows) for i in range(28)]
+    )
+    expected = np.sqrt((len(rows) - positives) / np.maximum(positives, 1))
+    assert config["pos_weight"] == pytest.approx(expected.tolist(), rel=1e-5)
+    assert config.get("class_weights") is None
 
 
 def test_multi_label_pipeline_gives_sigmoid_scores_and_predict_applies_thresholds(goemotions_run, tmp_path):
