@@ -332,3 +332,19 @@ def test_thresholds_tuned_per_label_and_global():
     assert 0.65 < tuned["thresholds"][1] <= 0.75
     assert tuned["thresholds"][2] == tuned["threshold"]
     assert tune_thresholds(scores, labels, "micro_f1", per_label=False)["thresholds"] is None
+
+
+def test_threshold_tuning_memory_does_not_grow_with_the_grid():
+    """Many texts and labels: the search holds one threshold's predictions at a time, not the whole grid's."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    scores = rng.random((20_000, 200), dtype=np.float32)
+    labels = (rng.random((20_000, 200)) < 0.05).astype(np.float32)
+    one_threshold = scores.size  # bytes of one boolean (texts, labels) array
+    tracemalloc.start()
+    tuned = tune_thresholds(scores, labels, "macro_f1", per_label=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(tuned["thresholds"]) == 200
+    assert peak < 5 * one_threshold  # the whole grid at once: 39 of them, twice
