@@ -160,13 +160,22 @@ def highlight(text: str, prediction: Prediction) -> list[tuple[str, float | None
 
 
 def truncation_note(prediction: Prediction, max_tokens: int) -> str:
-    if not prediction.truncated:
-        return ""
-    return (
-        f"⚠️ **Truncated:** the text has {prediction.num_tokens:,} tokens and the model reads at most "
-        f"{max_tokens:,}, so only the first {prediction.used_tokens:,} tokens (up to character "
-        f"{prediction.used_chars:,}, highlighted above) were classified."
-    )
+    """What the model did not read: the end past the tokenizer's limit, the middle a head_tail model skips."""
+    notes = []
+    if prediction.used_tokens < prediction.num_tokens:
+        notes.append(
+            f"⚠️ **Truncated:** the text has {prediction.num_tokens:,} tokens and the model reads at most "
+            f"{max_tokens:,}, so only the first {prediction.used_tokens:,} tokens (up to character "
+            f"{prediction.used_chars:,}, highlighted above) were classified."
+        )
+    if prediction.skipped_chars:
+        start, end = prediction.skipped_chars
+        notes.append(
+            f"⚠️ **Middle skipped:** this model reads the start and the end of a long text; the "
+            f"{prediction.skipped_tokens:,} tokens from character {start + 1:,} to {end:,} (not highlighted) were "
+            "not read."
+        )
+    return "\n\n".join(notes)
 
 
 def footer(info: ModelInfo, method: str) -> str:

@@ -75,14 +75,17 @@ class Prediction:
     label: str  # the decision as text: the class, the labels above their thresholds, or the values
     scores: dict[str, float]  # every class / label / target, in label-id order (probabilities, or values)
     num_tokens: int  # tokens in the whole text
-    used_tokens: int  # tokens the model read (at most max_tokens)
-    used_chars: int  # the model read text[:used_chars]
+    used_tokens: int  # tokens the tokenizer kept (at most max_tokens)
+    used_chars: int  # the kept tokens end at text[:used_chars]
     contributions: list[tuple[int, int, float]] | None = None
     labels: list[str] = field(default_factory=list)  # multi-label: the labels at or above their threshold
+    skipped_tokens: int = 0  # head_tail models: kept tokens in the middle the model did not read
+    skipped_chars: tuple[int, int] | None = None  # ... from text[start] to text[end - 1]
 
     @property
     def truncated(self) -> bool:
-        return self.used_tokens < self.num_tokens
+        """The model did not read the whole text: its end was cut, or its middle skipped."""
+        return self.used_tokens < self.num_tokens or self.skipped_tokens > 0
 
 
 class TextClassifier:
@@ -110,6 +113,9 @@ class TextClassifier:
             dict(zip(self.labels, zip(low, high, strict=True), strict=True)) if low and high else {}
         )
         self.method = ATTENTION if getattr(config, "pooling", None) == "attention" else LEAVE_ONE_OUT
+        # head_tail models read the first and last tokens of a longer text, max_seq_length in all.
+        head_tail = getattr(config, "long_text_strategy", "truncate") == "head_tail"
+        self.head_tail_length = config.max_seq_length if head_tail else None
 
     @classmethod
     def from_pretrained(cls, model_id: str, revision: str | None = None, **kwargs) -> TextClassifier:
@@ -165,6 +171,7 @@ class TextClassifier:
 
         # Tokens that stand for text: real (not padding), not [CLS]-like, and covering at least one character.
         mask = encoded["attention_mask"].bool() & ~special & (offsets[..., 1] > offsets[..., 0])
+        read = self.read_mask(encoded["attention_mask"])  # (batch, seq)
         if not explain:
             scores = None
         elif want_attention:
@@ -174,7 +181,8 @@ class TextClassifier:
 
         predictions = []
         for row in range(len(texts)):
-            positions = mask[row].nonzero().flatten().tolist()
+            positions = (mask[row] & read[row]).nonzero().flatten().tolist()
+            skipped = (mask[row] & ~read[row]).nonzero().flatten().tolist()
             contributions = None
             if scores is not None:
                 contributions = [
@@ -192,9 +200,25 @@ class TextClassifier:
                     used_tokens=int(encoded["attention_mask"][row].sum()),
                     used_chars=int(offsets[row, positions[-1], 1]) if positions else 0,
                     contributions=contributions,
+                    skipped_tokens=int((encoded["attention_mask"][row].bool() & ~read[row]).sum()),
+                    skipped_chars=(int(offsets[row, skipped[0], 0]), int(offsets[row, skipped[-1], 1]))
+                    if skipped
+                    else None,
                 )
             )
         return predictions
+
+    def read_mask(self, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(batch, seq) the tokens the model reads: all the kept ones, or for head_tail the first
+        `length - length // 2` and the last `length // 2` (modeling_lstm's head_tail_order)."""
+        kept = attention_mask.bool()
+        if self.head_tail_length is None:
+            return kept
+        index = kept.cumsum(dim=1) - 1  # (batch, seq): the position among the kept tokens
+        tail = self.head_tail_length // 2
+        return kept & (
+            (index < self.head_tail_length - tail) | (index >= kept.sum(dim=1, keepdim=True) - tail)
+        )
 
     def scores_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """What the pipeline gives for the config's problem type: softmax, sigmoid per label, or the values."""

@@ -494,3 +494,44 @@ def test_app_refuses_a_model_whose_weights_lack_tensors(space_model, tmp_path):
         "it was saved by another version of the model: retrain it"
     )
     assert "Traceback" not in app.stderr
+
+
+def test_a_head_tail_model_reports_the_middle_it_skips(inference, space_model, tmp_path):
+    """max_seq_length 8, head_tail: the model reads 4 tokens at each end. Changing the text inside the reported span
+    leaves the scores as they are; changing the last word before it or the first after it does not. The span is not
+    highlighted and the page's note names it."""
+    folder = tmp_path / "head_tail"
+    shutil.copytree(space_model, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config.update(long_text_strategy="head_tail", max_seq_length=8)
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    classifier = inference.TextClassifier.from_pretrained(str(folder))
+    words = "great acting and a great story i loved every minute of it the best movie this year".split()
+    text = " ".join(words)
+
+    (prediction,) = classifier.predict([text], explain=True)
+    start, end = prediction.skipped_chars
+    assert prediction.truncated and prediction.skipped_tokens == len(words) - 8
+    read = [text[s:e] for s, e, _ in prediction.contributions]
+    assert text[:start].split() == read[:4] and text[end:].split() == read[4:]
+
+    def scores(changed: str) -> dict:
+        return classifier.predict([changed])[0].scores
+
+    assert scores(text[:start] + "awful dull boring" + text[end:]) == pytest.approx(
+        prediction.scores, abs=1e-6
+    )
+    before, after = text[:start].rstrip().rsplit(" ", 1)[0], text[end:].lstrip().split(" ", 1)[1]
+    assert scores(f"{before} awful {text[start:end]} awful {after}") != pytest.approx(
+        prediction.scores, abs=1e-6
+    )
+    assert scores(f"{text[:end]} awful {after}") != pytest.approx(prediction.scores, abs=1e-6)
+    assert scores(f"{before} awful {text[start:]}") != pytest.approx(prediction.scores, abs=1e-6)
+
+    app = load_space_module("app")
+    note = app.truncation_note(prediction, classifier.max_tokens)
+    assert "Middle skipped" in note and f"{len(words) - 8} tokens" in note and "Truncated" not in note
+    pieces = app.highlight(text, prediction)
+    assert any(text[start:end] in piece for piece, score in pieces if score is None)
+    (short,) = classifier.predict(["great acting and a great story"], explain=True)
+    assert short.skipped_chars is None and not short.truncated
