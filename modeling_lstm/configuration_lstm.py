@@ -131,9 +131,10 @@ class LSTMConfig(PreTrainedConfig):
             The cleaning applied to texts before tokenisation at training time, kept for the record (the tokenizer's
             normalizer applies it at inference).
         class_weights (`list[float]`, *optional*):
-            Single-label: a cross-entropy weight per class (`--class_weights balanced`).
+            Single-label: a cross-entropy weight per class (`--class_weights balanced` or `balanced_sqrt`).
         pos_weight (`list[float]`, *optional*):
-            Multi-label: the weight of each label's positives in the binary cross-entropy.
+            Multi-label: the weight of each label's positives in the binary cross-entropy (`--class_weights
+            balanced` or `balanced_sqrt`).
         threshold (`float`, *optional*, defaults to 0.5):
             Multi-label: a label is predicted when its sigmoid score reaches this (tuned on validation).
         thresholds (`list[float]`, *optional*):

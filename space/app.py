@@ -164,14 +164,14 @@ def truncation_note(prediction: Prediction, max_tokens: int) -> str:
     notes = []
     if prediction.used_tokens < prediction.num_tokens:
         notes.append(
-            f"⚠️ **Truncated:** the text has {prediction.num_tokens:,} tokens and the model reads at most "
-            f"{max_tokens:,}, so only the first {prediction.used_tokens:,} tokens (up to character "
-            f"{prediction.used_chars:,}, highlighted above) were classified."
+            f"⚠️ **Truncated:** the text has {prediction.num_tokens:,} tokens and the model takes in at most "
+            f"{max_tokens:,}, so only the first {prediction.used_tokens:,} were kept: the text after character "
+            f"{prediction.used_chars:,} was not read."
         )
     if prediction.skipped_chars:
         start, end = prediction.skipped_chars
         notes.append(
-            f"⚠️ **Middle skipped:** this model reads the start and the end of a long text; the "
+            f"⚠️ **Middle skipped:** this model reads the start and the end of what it takes in; the "
             f"{prediction.skipped_tokens:,} tokens from character {start + 1:,} to {end:,} (not highlighted) were "
             "not read."
         )

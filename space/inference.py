@@ -169,44 +169,54 @@ class TextClassifier:
         probabilities = self.scores_from_logits(output.logits.float())  # (batch, labels)
         predicted = probabilities.argmax(dim=-1)  # (batch,)
 
-        # Tokens that stand for text: real (not padding), not [CLS]-like, and covering at least one character.
-        mask = encoded["attention_mask"].bool() & ~special & (offsets[..., 1] > offsets[..., 0])
+        # Tokens that stand for text and that the model reads: real (not padding), not [CLS]-like, covering at least
+        # one character, and for head_tail not in the skipped middle (those are `skipped`).
+        text_tokens = encoded["attention_mask"].bool() & ~special & (offsets[..., 1] > offsets[..., 0])
         read = self.read_mask(encoded["attention_mask"])  # (batch, seq)
+        mask, skipped = text_tokens & read, text_tokens & ~read
         if not explain:
             scores = None
         elif want_attention:
             scores = output.attentions[0]  # (batch, seq), aligned with input_ids
         else:
             scores = self._leave_one_out(encoded, mask, probabilities, predicted)
-
-        predictions = []
-        for row in range(len(texts)):
-            positions = (mask[row] & read[row]).nonzero().flatten().tolist()
-            skipped = (mask[row] & ~read[row]).nonzero().flatten().tolist()
-            contributions = None
-            if scores is not None:
-                contributions = [
-                    (int(offsets[row, p, 0]), int(offsets[row, p, 1]), float(scores[row, p]))
-                    for p in positions
-                ]
-            row_scores = {label: float(p) for label, p in zip(self.labels, probabilities[row], strict=True)}
-            above = [label for label, score in row_scores.items() if score >= self.thresholds[label]]
-            predictions.append(
-                Prediction(
-                    label=self.decision(row_scores, above, self.labels[int(predicted[row])]),
-                    labels=above if self.problem_type == MULTI_LABEL else [],
-                    scores=row_scores,
-                    num_tokens=full_lengths[row],
-                    used_tokens=int(encoded["attention_mask"][row].sum()),
-                    used_chars=int(offsets[row, positions[-1], 1]) if positions else 0,
-                    contributions=contributions,
-                    skipped_tokens=int((encoded["attention_mask"][row].bool() & ~read[row]).sum()),
-                    skipped_chars=(int(offsets[row, skipped[0], 0]), int(offsets[row, skipped[-1], 1]))
-                    if skipped
-                    else None,
-                )
+        kept_tokens = encoded["attention_mask"].sum(dim=1).tolist()  # (batch,)
+        return [
+            Prediction(
+                num_tokens=full_lengths[row],
+                used_tokens=kept_tokens[row],
+                **self._prediction_fields(
+                    probabilities[row],
+                    mask[row],
+                    skipped[row],
+                    offsets[row],
+                    None if scores is None else scores[row],
+                ),
             )
-        return predictions
+            for row in range(len(texts))
+        ]
+
+    def _prediction_fields(self, probabilities, mask, skipped, offsets, scores) -> dict:
+        """One text's Prediction fields but its token counts, from its (labels,) probabilities, (seq,) read and skipped
+        text tokens, (seq, 2) offsets and (seq,) contribution scores (None: not explained)."""
+        positions = mask.nonzero().flatten().tolist()
+        skipped_positions = skipped.nonzero().flatten().tolist()
+        contributions = None
+        if scores is not None:
+            contributions = [(int(offsets[p, 0]), int(offsets[p, 1]), float(scores[p])) for p in positions]
+        row_scores = {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)}
+        above = [label for label, score in row_scores.items() if score >= self.thresholds[label]]
+        return {
+            "label": self.decision(row_scores, above, self.labels[int(probabilities.argmax())]),
+            "labels": above if self.problem_type == MULTI_LABEL else [],
+            "scores": row_scores,
+            "used_chars": int(offsets[positions[-1], 1]) if positions else 0,
+            "contributions": contributions,
+            "skipped_tokens": len(skipped_positions),
+            "skipped_chars": (int(offsets[skipped_positions[0], 0]), int(offsets[skipped_positions[-1], 1]))
+            if skipped_positions
+            else None,
+        }
 
     def read_mask(self, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, seq) the tokens the model reads: all the kept ones, or for head_tail the first

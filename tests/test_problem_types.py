@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from modeling_lstm import LSTMConfig, LSTMForSequenceClassification
 from modeling_lstm.args import DataArguments
 from modeling_lstm.data import load_problem
+from modeling_lstm.errors import UserInputError
 from modeling_lstm.labels import balanced_weights, target_statistics
 from modeling_lstm.metrics import load_problem_metric
 from modeling_lstm.problem_types import tune_thresholds
@@ -281,6 +282,8 @@ def test_balanced_weights_and_target_statistics():
     assert balanced_weights(hot, MULTI, 2, "balanced_sqrt")["pos_weight"] == pytest.approx([3**-0.5, 3**0.5])
     tempered = balanced_weights(np.array([0, 0, 0, 1, 2, 2]), SINGLE, 3, "balanced_sqrt")["class_weights"]
     assert tempered == pytest.approx(np.sqrt(single), abs=1e-6)
+    with pytest.raises(UserInputError, match="--class_weights balanced_sqrt is for classification"):
+        balanced_weights(np.array([[1.0], [2.0]]), REGRESSION, 1, "balanced_sqrt")
     targets = np.array([[1.0, 10.0], [3.0, 10.0]])
     stats = target_statistics(targets, normalize=True)
     assert stats == {"target_min": [1.0, 10.0], "target_max": [3.0, 10.0], "target_mean": [2.0, 10.0],

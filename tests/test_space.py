@@ -496,24 +496,36 @@ def test_app_refuses_a_model_whose_weights_lack_tensors(space_model, tmp_path):
     assert "Traceback" not in app.stderr
 
 
-def test_a_head_tail_model_reports_the_middle_it_skips(inference, space_model, tmp_path):
-    """max_seq_length 8, head_tail: the model reads 4 tokens at each end. Changing the text inside the reported span
-    leaves the scores as they are; changing the last word before it or the first after it does not. The span is not
-    highlighted and the page's note names it."""
-    folder = tmp_path / "head_tail"
+def head_tail_classifier(inference, space_model, folder, max_tokens=None):
+    """The Space's model read as head_tail with max_seq_length 8: 4 tokens at each end."""
     shutil.copytree(space_model, folder)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     config.update(long_text_strategy="head_tail", max_seq_length=8)
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    classifier = inference.TextClassifier.from_pretrained(str(folder))
-    words = "great acting and a great story i loved every minute of it the best movie this year".split()
-    text = " ".join(words)
+    return inference.TextClassifier.from_pretrained(str(folder), max_tokens=max_tokens)
 
-    (prediction,) = classifier.predict([text], explain=True)
+
+HEAD_TAIL_WORDS = "great acting and a great story i loved every minute of it the best movie this year".split()
+
+
+def test_a_head_tail_model_reports_the_middle_it_skips(inference, space_model, tmp_path):
+    """Changing the text inside the reported span leaves the scores as they are; changing the last word before it
+    or the first after it does not. The span is not highlighted and the page's note names it."""
+    classifier = head_tail_classifier(inference, space_model, tmp_path / "head_tail")
+    words, text = HEAD_TAIL_WORDS, " ".join(HEAD_TAIL_WORDS)
+    short_text = "great acting and a great story"
+
+    medium_text = " ".join(words[:12])  # padded in the batch beside `text`
+    prediction, medium, short = classifier.predict([text, medium_text, short_text], explain=True)
+    assert [medium_text[s:e] for s, e, _ in medium.contributions] == words[:4] + words[8:12]
     start, end = prediction.skipped_chars
     assert prediction.truncated and prediction.skipped_tokens == len(words) - 8
     read = [text[s:e] for s, e, _ in prediction.contributions]
     assert text[:start].split() == read[:4] and text[end:].split() == read[4:]
+    assert short.skipped_chars is None and not short.truncated
+    (alone,) = classifier.predict([text])  # the same alone as in a batch
+    assert (alone.skipped_chars, alone.used_chars) == (prediction.skipped_chars, prediction.used_chars)
+    assert alone.scores == pytest.approx(prediction.scores, abs=1e-6)
 
     def scores(changed: str) -> dict:
         return classifier.predict([changed])[0].scores
@@ -522,16 +534,30 @@ def test_a_head_tail_model_reports_the_middle_it_skips(inference, space_model, t
         prediction.scores, abs=1e-6
     )
     before, after = text[:start].rstrip().rsplit(" ", 1)[0], text[end:].lstrip().split(" ", 1)[1]
-    assert scores(f"{before} awful {text[start:end]} awful {after}") != pytest.approx(
-        prediction.scores, abs=1e-6
-    )
     assert scores(f"{text[:end]} awful {after}") != pytest.approx(prediction.scores, abs=1e-6)
     assert scores(f"{before} awful {text[start:]}") != pytest.approx(prediction.scores, abs=1e-6)
 
     app = load_space_module("app")
     note = app.truncation_note(prediction, classifier.max_tokens)
     assert "Middle skipped" in note and f"{len(words) - 8} tokens" in note and "Truncated" not in note
-    pieces = app.highlight(text, prediction)
-    assert any(text[start:end] in piece for piece, score in pieces if score is None)
-    (short,) = classifier.predict(["great acting and a great story"], explain=True)
-    assert short.skipped_chars is None and not short.truncated
+    assert any(text[start:end] in piece for piece, score in app.highlight(text, prediction) if score is None)
+    assert app.truncation_note(short, classifier.max_tokens) == ""
+
+
+def test_a_head_tail_model_past_the_tokenizers_limit_reads_the_ends_of_what_it_kept(
+    inference, space_model, tmp_path
+):
+    """The tokenizer keeps 12 of the 17 tokens; the model reads the first 4 and the last 4 of those 12."""
+    classifier = head_tail_classifier(inference, space_model, tmp_path / "head_tail", max_tokens=12)
+    words, text = HEAD_TAIL_WORDS, " ".join(HEAD_TAIL_WORDS)
+    (prediction,) = classifier.predict([text], explain=True)
+    assert [text[s:e] for s, e, _ in prediction.contributions] == words[:4] + words[8:12]
+    start, end = prediction.skipped_chars
+    assert text[start:end].split() == words[4:8] and text[: prediction.used_chars].split() == words[:12]
+    changed = " ".join(words[:4] + ["awful"] * 4 + words[8:12] + ["dull", "boring"])
+    assert classifier.predict([changed])[0].scores == pytest.approx(prediction.scores, abs=1e-6)
+    note = load_space_module("app").truncation_note(prediction, classifier.max_tokens)
+    assert "Truncated" in note and "17 tokens" in note and "at most 12" in note
+    assert (
+        f"after character {prediction.used_chars}" in note and "Middle skipped" in note and "4 tokens" in note
+    )
