@@ -1020,14 +1020,14 @@ def finish_run(accelerator, model, tokenizer, scored_run: tuple[dict, dict], arg
     """The model folder (main process), the trackers closed, the push: what follows final_results."""
     results, outputs = scored_run
     train_args = arguments[-1]
-    report_to = None if train_args.report_to == "none" else train_args.report_to
     if accelerator.is_main_process:
         with phase("saving"):
             write_model_folder(accelerator, model, tokenizer, results, outputs, arguments, argv)
         add_phase_results(results, Path(train_args.output_dir) / "all_results.json")
     accelerator.wait_for_everyone()
-    if report_to:
-        accelerator.end_training()
+    # Ends the trackers, and tears the process group down before exit: left to interpreter shutdown, gloo's threads
+    # can abort a process that has finished ("terminate called without an active exception", exit -6).
+    accelerator.end_training()
     if train_args.push_to_hub and accelerator.is_main_process:
         push_model_folder(train_args)
     return results

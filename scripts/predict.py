@@ -102,6 +102,10 @@ def main(argv=None) -> None:
         write_predictions(chunks, args, model.config, text_input, state.num_processes)
     else:  # it predicts its share of each chunk; the main process writes them all
         collections.deque(chunks, maxlen=0)
+    # Tear the process group down once all are done: left to interpreter shutdown, gloo's threads can abort a
+    # process that has finished ("terminate called without an active exception", exit -6), failing the launch.
+    state.wait_for_everyone()
+    state.destroy_process_group()
 
 
 def write_predictions(chunks, args, config, text_input, num_processes: int) -> None:
